@@ -1,0 +1,1 @@
+"""followsun: a follow-the-sun escalation router for global customer support."""

@@ -1,0 +1,78 @@
+"""An escalation as intake systems send it, and its checks."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+
+from .errors import InputError
+from .language import Lang, parse_lang
+from .model import Flag, Level, Policy, Priority
+from .timeline import parse_zone
+
+__all__ = ["Customer", "Escalation"]
+
+Text = Annotated[str, msgspec.Meta(max_length=20_000)]
+Short = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+class Customer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    id: Short
+    locale: Short = "en"
+    timezone: Short = "UTC"
+    accepts: Annotated[list[Short], msgspec.Meta(max_length=20)] = []
+    vip: bool = False
+    name: Short = ""
+    email: Short = ""
+
+
+class Escalation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    customer: Customer
+    language: Short | None = None
+    skill: Short | None = None
+    priority: Priority | None = None
+    impact: Level | None = None
+    urgency: Level | None = None
+    flags: Annotated[list[Flag], msgspec.Meta(max_length=5)] = []
+    summary: Text = ""
+    steps_taken: Annotated[list[Text], msgspec.Meta(max_length=100)] = []
+    impact_assessment: Text = ""
+    help_needed: Text = ""
+    source: Short = ""
+    external_id: Short = ""
+
+    def check(self) -> None:
+        """Raise InputError naming the field when a value is well-typed but wrong."""
+        parse_zone(self.customer.timezone, "customer.timezone")
+        parse_lang(self.customer.locale, "customer.locale")
+        for i, tag in enumerate(self.customer.accepts):
+            parse_lang(tag, f"customer.accepts[{i}]")
+        if self.language is not None:
+            parse_lang(self.language, "language")
+        if self.priority is None and (self.impact is None or self.urgency is None):
+            missing = "impact" if self.impact is None else "urgency"
+            raise InputError(missing, "give either priority or both impact and urgency")
+
+    def wanted(self) -> Lang:
+        """The language the customer should be served in."""
+        if self.language is not None:
+            return parse_lang(self.language, "language")
+        return parse_lang(self.customer.locale, "customer.locale")
+
+    def accepts(self) -> list[Lang]:
+        return [
+            parse_lang(t, f"customer.accepts[{i}]") for i, t in enumerate(self.customer.accepts)
+        ]
+
+    def priority_for(self, policy: Policy) -> Priority:
+        if self.priority is not None:
+            return self.priority
+        if self.impact is None or self.urgency is None:
+            raise InputError("priority", "give either priority or both impact and urgency")
+        return policy.priority_of(self.impact, self.urgency)
+
+    def triggers(self, policy: Policy) -> list[str]:
+        """Flags (and the customer's VIP status) that call for immediate escalation."""
+        flags = set(self.flags) | ({"vip"} if self.customer.vip else set())
+        return sorted(f for f in flags if f in policy.escalate_flags)

@@ -1,0 +1,151 @@
+"""The shapes of the data: schedule documents as people write them, and validated teams.
+
+`TeamSpec` mirrors a `schedules/teams/<id>.toml` file field for field (and is the team
+document of the API), decoded strictly so a misspelt key is an error. `Team` is the
+validated form the engine works with: zone resolved, times parsed, tags canonical.
+"""
+
+from __future__ import annotations
+
+from datetime import date, time, timedelta
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import msgspec
+
+from .language import Lang
+
+Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+Level = Literal["high", "medium", "low"]
+Priority = Literal["P1", "P2", "P3", "P4"]
+Flag = Literal["safety", "security", "legal", "compliance", "vip"]
+
+
+class _Doc(
+    msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True, omit_defaults=True
+):
+    """Base for documents written by people: unknown keys are errors, defaults stay out."""
+
+
+class ShiftRule(_Doc, rename={"from_": "from"}):
+    days: list[Day]
+    start: str
+    end: str
+    from_: date | None = None
+    until: date | None = None
+
+
+class Override(_Doc):
+    date: date
+    closed: bool = False
+    start: str | None = None
+    end: str | None = None
+
+
+class HolidaySpec(_Doc):
+    country: str
+    subdiv: str | None = None
+
+
+class TeamSpec(_Doc):
+    name: str
+    timezone: str
+    tier: int
+    languages: list[str]
+    region: str = ""
+    skills: list[str] = []
+    escalates_to: str | None = None
+    capacity: int | None = None
+    holidays: HolidaySpec | None = None
+    shifts: list[ShiftRule] = []
+    overrides: list[Override] = []
+
+
+class Targets(_Doc):
+    """Deadlines for one priority, as ISO 8601 durations in policy.toml (`PT15M`)."""
+
+    acknowledge: timedelta
+    update: timedelta
+    resolve: timedelta
+    tier: int = 1
+
+
+class Policy(_Doc):
+    min_shift_left: timedelta
+    escalate_flags: list[Flag]
+    matrix: dict[Level, dict[Level, Priority]]
+    priorities: dict[Priority, Targets]
+
+    def priority_of(self, impact: Level, urgency: Level) -> Priority:
+        return self.matrix[impact][urgency]
+
+
+class Rule(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated weekly rule: weekday numbers (Monday 0), wall times, date window."""
+
+    source: str  # "shifts[0]"
+    days: frozenset[int]
+    start: time
+    end: time
+    from_: date | None = None
+    until: date | None = None
+
+    def applies(self, day: date) -> bool:
+        return (
+            day.weekday() in self.days
+            and (self.from_ is None or day >= self.from_)
+            and (self.until is None or day < self.until)
+        )
+
+
+class Slot(msgspec.Struct, frozen=True):
+    """One shift on one local date: start and end wall times, where it came from."""
+
+    start: time
+    end: time
+    source: str
+
+
+class Team(msgspec.Struct, frozen=True, kw_only=True):
+    """A validated team. `holiday_dates` answers `date in ...` (the holidays package)."""
+
+    id: str
+    spec: TeamSpec
+    zone: ZoneInfo
+    languages: tuple[Lang, ...]
+    skills: frozenset[str]
+    rules: tuple[Rule, ...]
+    overrides: dict[date, tuple[Slot, ...]]
+    holiday_dates: object | None = None
+
+    @property
+    def tier(self) -> int:
+        return self.spec.tier
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def region(self) -> str:
+        return self.spec.region
+
+    @property
+    def capacity(self) -> int | None:
+        return self.spec.capacity
+
+    @property
+    def escalates_to(self) -> str | None:
+        return self.spec.escalates_to
+
+    def is_holiday(self, day: date) -> bool:
+        return self.holiday_dates is not None and day in self.holiday_dates  # type: ignore[operator]
+
+    def slots(self, day: date) -> tuple[Slot, ...]:
+        """The shifts that start on local date `day`: overrides win, holidays cancel rules."""
+        if day in self.overrides:
+            return self.overrides[day]
+        if self.is_holiday(day):
+            return ()
+        return tuple(Slot(r.start, r.end, r.source) for r in self.rules if r.applies(day))

@@ -1,0 +1,96 @@
+"""A validated set of teams plus the policy: what `schedules/` means as a whole."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+
+import msgspec
+
+from .coverage import language_gaps
+from .errors import Problem, ScheduleError
+from .index import ShiftIndex
+from .model import Policy, Team, TeamSpec
+from .validation import check_team_links, decode_policy, decode_team, dst_warnings, team_from_spec
+
+__all__ = ["Schedules", "load_schedules", "validate_specs"]
+
+
+class Schedules(msgspec.Struct, frozen=True, kw_only=True):
+    teams: dict[str, Team]
+    policy: Policy
+    warnings: list[Problem] = []
+
+    def index(self, start: datetime, end: datetime) -> ShiftIndex:
+        return ShiftIndex.build(self.teams.values(), start, end)
+
+    def index_around(
+        self, instant: datetime, days_before: int = 2, days_after: int = 9
+    ) -> ShiftIndex:
+        """An index for questions about `instant`: who is on, who comes next."""
+        return self.index(
+            instant - timedelta(days=days_before), instant + timedelta(days=days_after)
+        )
+
+
+def validate_specs(
+    specs: Mapping[str, tuple[TeamSpec, str]], policy: Policy, *, now: datetime
+) -> Schedules:
+    """Validate team specs (id -> (spec, source)) together; raise with every error found."""
+    problems: list[Problem] = []
+    teams: dict[str, Team] = {}
+    sources = {tid: src for tid, (_, src) in specs.items()}
+    for tid, (spec, source) in sorted(specs.items()):
+        try:
+            teams[tid] = team_from_spec(tid, spec, source)
+        except ScheduleError as err:
+            problems.extend(err.problems)
+    problems.extend(check_team_links(teams, sources))
+    if any(p.severity == "error" for p in problems):
+        raise ScheduleError(problems)
+    warnings: list[Problem] = []
+    for tid, team in teams.items():
+        if not team.rules and not team.overrides:
+            warnings.append(
+                Problem(
+                    source=sources[tid],
+                    path="shifts",
+                    severity="warning",
+                    message="the team has no shifts and is never on shift",
+                )
+            )
+        warnings.extend(dst_warnings(team, sources[tid], now))
+    warnings.extend(language_gaps(teams.values(), now, now + timedelta(days=28)))
+    return Schedules(teams=teams, policy=policy, warnings=warnings)
+
+
+def load_schedules(
+    team_files: Mapping[str, str | bytes],
+    policy_text: str | bytes,
+    *,
+    now: datetime,
+    policy_source: str = "policy.toml",
+) -> Schedules:
+    """Parse and validate TOML texts: team_files maps 'teams/<id>.toml' to its text."""
+    problems: list[Problem] = []
+    specs: dict[str, tuple[TeamSpec, str]] = {}
+    policy = None
+    try:
+        policy = decode_policy(policy_text, policy_source)
+    except ScheduleError as err:
+        problems.extend(err.problems)
+    for source, text in sorted(team_files.items()):
+        tid = source.rsplit("/", 1)[-1].removesuffix(".toml")
+        try:
+            specs[tid] = (decode_team(tid, text, source), source)
+        except ScheduleError as err:
+            problems.extend(err.problems)
+    if policy is not None:
+        try:
+            schedules = validate_specs(specs, policy, now=now)
+        except ScheduleError as err:
+            problems.extend(err.problems)
+        else:
+            if not problems:
+                return schedules
+    raise ScheduleError(problems)

@@ -1,0 +1,34 @@
+"""Configuration: one typed object, read once from the environment at the edge."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+import msgspec
+
+__all__ = ["Settings"]
+
+_PREFIX = "FOLLOWSUN_"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    schedules: Path = Path("schedules")
+    data: Path = Path("var")
+    redis_url: str | None = None
+    key_prefix: str = "fs"
+    secret: str = ""
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from FOLLOWSUN_* variables (and REDIS_URL), converted and checked by msgspec."""
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {
+            k[len(_PREFIX) :].lower(): v
+            for k, v in env.items()
+            if k.startswith(_PREFIX) and k[len(_PREFIX) :].lower() in cls.__struct_fields__
+        }
+        if env.get("REDIS_URL"):
+            values["redis_url"] = env["REDIS_URL"]
+        return msgspec.convert(values, cls, strict=False)
