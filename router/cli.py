@@ -21,6 +21,7 @@ from .domain.routing import route
 from .domain.schedules import Schedules
 from .domain.simulation import simulate
 from .domain.timeline import parse_instant, parse_zone
+from .oncall import oncall_rows
 from .schedule_files import read_schedules
 from .settings import Settings
 
@@ -95,48 +96,12 @@ def cmd_check(args: argparse.Namespace) -> int:
 # -- oncall ------------------------------------------------------------------------------
 
 
-def oncall(
-    schedules: Schedules,
-    at: datetime,
-    *,
-    language: str | None = None,
-    skill: str | None = None,
-    tier: int | None = None,
-) -> list[dict[str, object]]:
-    """Teams on shift at `at` (the shape shared by `oncall --json` and the API)."""
-    from .domain.coverage import team_filter
-
-    lang = parse_lang(language, "language") if language else None
-    index = schedules.index_around(at, days_before=2, days_after=1)
-    rows = []
-    for shift in sorted(index.at(at), key=lambda s: (schedules.teams[s.team].tier, s.team)):
-        team = schedules.teams[shift.team]
-        if not team_filter(team, language=lang, skill=skill, tier=tier):
-            continue
-        rows.append(
-            {
-                "team": team.id,
-                "name": team.name,
-                "region": team.region,
-                "tier": team.tier,
-                "timezone": team.spec.timezone,
-                "languages": list(team.spec.languages),
-                "skills": list(team.spec.skills),
-                "start": shift.start.isoformat().replace("+00:00", "Z"),
-                "end": shift.end.isoformat().replace("+00:00", "Z"),
-                "local_start": _local(shift.start, team.spec.timezone),
-                "local_end": _local(shift.end, team.spec.timezone),
-            }
-        )
-    return rows
-
-
 def cmd_oncall(args: argparse.Namespace) -> int:
     at = _instant(args.at, "--at", args.tz)
     if args.language:
         parse_lang(args.language, "--language")
     schedules = _load(Path(args.schedules) if args.schedules else None, at)
-    rows = oncall(schedules, at, language=args.language, skill=args.skill, tier=args.tier)
+    rows = oncall_rows(schedules, at, language=args.language, skill=args.skill, tier=args.tier)
     if args.json:
         _json(rows)
         return 0
@@ -233,6 +198,178 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     return 0
 
 
+# -- service commands ----------------------------------------------------------------------
+
+
+def _store_settings() -> tuple[Settings, object]:
+    from .runtime import ensure_redis
+
+    return ensure_redis(Settings.from_env())
+
+
+def cmd_schedules(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from redis.asyncio import Redis
+
+    from .schedule_files import read_team_specs, write_team
+    from .store import Keys, TeamStore
+
+    settings, server = _store_settings()
+
+    async def run() -> int:
+        redis = Redis.from_url(settings.redis_url or "")
+        store = TeamStore(redis, Keys(settings.key_prefix))
+        try:
+            if args.action == "load":
+                directory = Path(args.dir) if args.dir else settings.schedules
+                read_schedules(directory, now=_now())  # refuses on any error
+                changed = await store.load(read_team_specs(directory), by="cli", at=_now())
+                print(f"loaded {directory}: {changed} team(s) changed")
+            else:
+                teams = await store.all()
+                for tid, stored in teams.items():
+                    write_team(Path(args.dir), tid, stored.spec)
+                print(f"exported {len(teams)} team(s) to {args.dir}/teams/")
+            return 0
+        finally:
+            await redis.aclose()
+
+    try:
+        return asyncio.run(run())
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    from .api.auth import make_token
+    from .runtime import ensure_secret
+
+    settings = ensure_secret(Settings.from_env())
+    try:
+        ttl = _duration(args.ttl)
+        print(make_token(settings.secret, args.role, args.team, ttl))
+    except ValueError as err:
+        raise _Usage(str(err)) from None
+    return 0
+
+
+def _duration(text: str) -> timedelta:
+    """`90m`, `12h`, `7d` or ISO 8601 (`PT12H`)."""
+    units = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+    if text and text[-1] in units and text[:-1].isdigit():
+        return timedelta(**{units[text[-1]]: int(text[:-1])})
+    try:
+        return msgspec.convert(text, timedelta)
+    except msgspec.ValidationError:
+        raise _Usage(f'--ttl: "{text}" is not a duration (90m, 12h, 7d)') from None
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import os
+
+    import uvicorn
+
+    from .runtime import ensure_secret
+
+    settings, server = _store_settings()
+    settings = ensure_secret(settings)
+    os.environ["REDIS_URL"] = settings.redis_url or ""
+    os.environ["FOLLOWSUN_SECRET"] = settings.secret
+    try:
+        uvicorn.run(
+            "router.api.asgi:create",
+            factory=True,
+            host=args.host,
+            port=args.port,
+            workers=args.workers,
+            log_level="warning",
+            access_log=False,
+        )
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import asyncio
+    import os
+    import subprocess
+    import time
+    import urllib.request
+
+    from redis.asyncio import Redis
+
+    from .api.auth import make_token
+    from .runtime import ensure_secret
+    from .schedule_files import read_team_specs
+    from .store import Keys, TeamStore
+
+    settings, server = _store_settings()
+    settings = ensure_secret(settings)
+    env = {**os.environ, "REDIS_URL": settings.redis_url or "", "FOLLOWSUN_SECRET": settings.secret}
+    children: list[subprocess.Popen[bytes]] = []
+    try:
+
+        async def seed() -> int:
+            redis = Redis.from_url(settings.redis_url or "")
+            try:
+                store = TeamStore(redis, Keys(settings.key_prefix))
+                if await store.all():
+                    return 0
+                read_schedules(settings.schedules, now=_now())
+                return await store.load(read_team_specs(settings.schedules), by="up", at=_now())
+            finally:
+                await redis.aclose()
+
+        loaded = asyncio.run(seed())
+        if loaded:
+            print(f"loaded {loaded} team(s) from {settings.schedules}/ into the empty store")
+        cmd = [sys.executable, "-m", "router.cli", "serve", "--port", str(args.port)]
+        children.append(subprocess.Popen(cmd, env=env))
+        base = f"http://127.0.0.1:{args.port}"
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"{base}/readyz", timeout=1):
+                    break
+            except OSError:
+                time.sleep(0.2)
+        token = make_token(settings.secret, "ops", ttl=timedelta(hours=12))
+        intake = make_token(settings.secret, "intake", ttl=timedelta(hours=12))
+        body = (
+            '{"source":"demo","external_id":"demo-1","customer":{"id":"cust-1",'
+            '"locale":"de-AT","timezone":"Europe/Vienna","accepts":["en"]},'
+            '"impact":"high","urgency":"medium","skill":"billing",'
+            '"summary":"Invoice totals are wrong"}'
+        )
+        print(f"\nfollowsun is up at {base}  (API docs: {base}/schema)\n")
+        print(f"ops token:    {token}\nintake token: {intake}\n")
+        print("post an escalation:")
+        print(
+            f"  curl -s -X POST {base}/v1/escalations -H 'Authorization: Bearer {intake}' "
+            f"-H 'Content-Type: application/json' -d '{body}'\n"
+        )
+        print("Ctrl-C stops everything.")
+        while all(c.poll() is None for c in children):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping ...")
+        return 0
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+
+
 # -- main --------------------------------------------------------------------------------
 
 
@@ -268,6 +405,30 @@ def parser() -> argparse.ArgumentParser:
     s.add_argument("--seed", type=int, default=1)
     s.add_argument("--schedules")
     s.set_defaults(func=cmd_simulate)
+
+    sc = sub.add_parser("schedules", help="load schedules into the store, or export them")
+    sc_sub = sc.add_subparsers(dest="action", required=True)
+    sl = sc_sub.add_parser("load", help="validate DIR and write its teams to the store")
+    sl.add_argument("dir", nargs="?")
+    se = sc_sub.add_parser("export", help="write the store's teams to DIR/teams/*.toml")
+    se.add_argument("dir")
+    sc.set_defaults(func=cmd_schedules)
+
+    t = sub.add_parser("token", help="print a signed bearer token")
+    t.add_argument("--role", required=True, choices=["ops", "agent", "intake", "viewer"])
+    t.add_argument("--team")
+    t.add_argument("--ttl", default="12h")
+    t.set_defaults(func=cmd_token)
+
+    sv = sub.add_parser("serve", help="run the web process")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8000)
+    sv.add_argument("--workers", type=int, default=1)
+    sv.set_defaults(func=cmd_serve)
+
+    up = sub.add_parser("up", help="everything on one machine: store, web, schedules")
+    up.add_argument("--port", type=int, default=8000)
+    up.set_defaults(func=cmd_up)
     return p
 
 

@@ -5,10 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from .domain.errors import Problem, ScheduleError
-from .domain.schedules import Schedules, load_schedules
+import msgspec
 
-__all__ = ["read_schedules"]
+from .domain.errors import Problem, ScheduleError
+from .domain.model import Policy, TeamSpec
+from .domain.schedules import Schedules, load_schedules
+from .domain.validation import decode_policy, decode_team
+
+__all__ = ["read_policy", "read_schedules", "read_team_specs", "write_team"]
 
 
 def read_schedules(directory: Path, *, now: datetime) -> Schedules:
@@ -29,3 +33,23 @@ def read_schedules(directory: Path, *, now: datetime) -> Schedules:
     if not files:
         raise ScheduleError([Problem(source=str(teams_dir), path="", message="no team files")])
     return load_schedules(files, policy.read_bytes(), now=now)
+
+
+def read_policy(directory: Path) -> Policy:
+    return decode_policy((directory / "policy.toml").read_bytes(), "policy.toml")
+
+
+def read_team_specs(directory: Path) -> dict[str, TeamSpec]:
+    """Team documents as written (validate with `read_schedules` first)."""
+    return {
+        p.stem: decode_team(p.stem, p.read_bytes(), f"teams/{p.name}")
+        for p in sorted((directory / "teams").glob("*.toml"))
+    }
+
+
+def write_team(directory: Path, team_id: str, spec: TeamSpec) -> Path:
+    """Write a team back as TOML in the format people edit (for review and commit)."""
+    path = directory / "teams" / f"{team_id}.toml"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(msgspec.toml.encode(spec))
+    return path

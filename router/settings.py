@@ -31,4 +31,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         }
         if env.get("REDIS_URL"):
             values["redis_url"] = env["REDIS_URL"]
-        return msgspec.convert(values, cls, strict=False)
+        return msgspec.convert(values, cls, strict=False, dec_hook=_paths)
+
+
+def _paths(type_: type, value: object) -> object:
+    if type_ is Path and isinstance(value, str):
+        return Path(value)
+    raise NotImplementedError(type_)

@@ -7,6 +7,7 @@ are also kept in order for "who comes on next" questions.
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
@@ -35,7 +36,7 @@ class ShiftIndex:
         for shift in ordered:
             s, e = shift.start.timestamp(), shift.end.timestamp()
             first = max(0, int((s - self._origin) // _BUCKET))
-            last = min(count - 1, int((e - self._origin) // _BUCKET))
+            last = min(count - 1, math.ceil((e - self._origin) / _BUCKET) - 1)
             for i in range(first, last + 1):
                 b0 = self._origin + i * _BUCKET
                 if s <= b0 and e >= b0 + _BUCKET:

@@ -34,7 +34,11 @@ class Schedules(msgspec.Struct, frozen=True, kw_only=True):
 
 
 def validate_specs(
-    specs: Mapping[str, tuple[TeamSpec, str]], policy: Policy, *, now: datetime
+    specs: Mapping[str, tuple[TeamSpec, str]],
+    policy: Policy,
+    *,
+    now: datetime,
+    warnings: bool = True,
 ) -> Schedules:
     """Validate team specs (id -> (spec, source)) together; raise with every error found."""
     problems: list[Problem] = []
@@ -48,10 +52,12 @@ def validate_specs(
     problems.extend(check_team_links(teams, sources))
     if any(p.severity == "error" for p in problems):
         raise ScheduleError(problems)
-    warnings: list[Problem] = []
+    if not warnings:
+        return Schedules(teams=teams, policy=policy)
+    found: list[Problem] = []
     for tid, team in teams.items():
         if not team.rules and not team.overrides:
-            warnings.append(
+            found.append(
                 Problem(
                     source=sources[tid],
                     path="shifts",
@@ -59,9 +65,9 @@ def validate_specs(
                     message="the team has no shifts and is never on shift",
                 )
             )
-        warnings.extend(dst_warnings(team, sources[tid], now))
-    warnings.extend(language_gaps(teams.values(), now, now + timedelta(days=28)))
-    return Schedules(teams=teams, policy=policy, warnings=warnings)
+        found.extend(dst_warnings(team, sources[tid], now))
+    found.extend(language_gaps(teams.values(), now, now + timedelta(days=28)))
+    return Schedules(teams=teams, policy=policy, warnings=found)
 
 
 def load_schedules(

@@ -1,0 +1,91 @@
+"""The app factory: settings in, Litestar app out. No global state, so tests build their own."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from litestar import Litestar, MediaType, Response, get
+from litestar.config.response_cache import ResponseCacheConfig  # noqa: F401 - kept for future use
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from redis.asyncio import Redis
+
+from ..schedule_files import read_policy
+from ..service import Service
+from ..settings import Settings
+from .auth import jwt_auth
+from .cases import CaseController, IntakeController
+from .problems import HANDLERS, problem
+from .questions import QuestionController
+from .teams import TeamController
+
+MAX_BODY = 256 * 1024
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    """The process is up (no dependency checked)."""
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(state: State) -> Response[dict[str, str]]:
+    """The store answers: this process can take traffic."""
+    try:
+        await state.service.redis.ping()
+    except Exception as err:
+        return problem(503, "Store unreachable", type(err).__name__)  # type: ignore[return-value]
+    return Response({"status": "ready"})
+
+
+class Metrics(PrometheusController):
+    path = "/metrics"
+
+
+def create_app(
+    settings: Settings, *, clock: Callable[[], datetime] | None = None, redis: Redis | None = None
+) -> Litestar:
+    if not settings.secret:
+        raise ValueError("FOLLOWSUN_SECRET must be set: it signs every token")
+    if redis is None and not settings.redis_url:
+        raise ValueError("REDIS_URL is not set (followsun serve/up starts an embedded server)")
+    policy = read_policy(settings.schedules)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        client = redis or Redis.from_url(settings.redis_url or "", health_check_interval=30)
+        app.state.service = Service(client, policy, prefix=settings.key_prefix)
+        try:
+            yield
+        finally:
+            if redis is None:
+                await client.aclose()
+
+    auth = jwt_auth(settings.secret)
+    return Litestar(
+        route_handlers=[
+            IntakeController,
+            CaseController,
+            TeamController,
+            QuestionController,
+            healthz,
+            readyz,
+            Metrics,
+        ],
+        on_app_init=[auth.on_app_init],
+        lifespan=[lifespan],
+        state=State({"clock": clock or (lambda: datetime.now(UTC))}),
+        exception_handlers=HANDLERS,
+        middleware=[
+            PrometheusConfig(app_name="followsun", prefix="followsun", group_path=True).middleware
+        ],
+        openapi_config=OpenAPIConfig(title="followsun", version="1", path="/schema"),
+        request_max_body_size=MAX_BODY,
+        debug=False,
+    )
+
+
+__all__ = ["MediaType", "create_app"]

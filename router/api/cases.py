@@ -1,0 +1,290 @@
+"""Intake and the case lifecycle over HTTP. Handlers call the service and shape the answer."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Controller, Response, get, post
+from litestar.di import Provide
+from litestar.exceptions import PermissionDeniedException
+from litestar.params import Parameter
+
+from ..domain import case as lifecycle
+from ..domain.errors import InputError
+from ..domain.escalation import Escalation
+from ..domain.routing import Decision
+from ..service import Service
+from . import metrics
+from .auth import Principal, allow
+from .deps import case_for, now, principal, service
+
+Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
+
+
+class NoteBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    text: Text
+    customer_visible: bool = False
+
+
+class ResolveBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    resolution: Text
+
+
+class EscalateBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    kind: Literal["hierarchical", "functional"] = "hierarchical"
+    skill: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    reason: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
+
+
+class ReassignBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
+    team: Annotated[str, msgspec.Meta(max_length=64)]
+    reason: Annotated[str, msgspec.Meta(max_length=2_000)] = ""
+
+
+class EmptyBody(msgspec.Struct, forbid_unknown_fields=True):
+    pass
+
+
+class CasePage(msgspec.Struct):
+    items: list[lifecycle.Case]
+    total: int
+    next: str | None
+
+
+_DEPS = {
+    "svc": Provide(service, sync_to_thread=False),
+    "now": Provide(now, sync_to_thread=False),
+    "who": Provide(principal, sync_to_thread=False),
+}
+
+
+class IntakeController(Controller):
+    path = "/v1"
+    dependencies = _DEPS
+    tags = ["intake"]
+
+    @post(
+        "/escalations",
+        guards=[allow("intake", "ops")],
+        operation_id="createEscalation",
+        status_code=201,
+    )
+    async def create(
+        self, data: Escalation, svc: Service, now: datetime, who: Principal
+    ) -> Response[lifecycle.Case]:
+        case, created = await svc.intake(data, now, actor=who.sub)
+        if created:
+            metrics.escalation(case.decision)
+        return Response(case, status_code=201 if created else 200)
+
+    @post(
+        "/route",
+        guards=[allow("intake", "ops", "agent", "viewer")],
+        operation_id="routeDryRun",
+        status_code=200,
+    )
+    async def dry_run(self, data: Escalation, svc: Service, now: datetime) -> Decision:
+        return await svc.route(data, now)
+
+
+class CaseController(Controller):
+    path = "/v1/cases"
+    dependencies = _DEPS
+    tags = ["cases"]
+
+    @get("/", guards=[allow("ops", "viewer", "agent")], operation_id="listCases")
+    async def list_cases(
+        self,
+        svc: Service,
+        who: Principal,
+        team: str | None = None,
+        status: str | None = None,
+        language: str | None = None,
+        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
+        cursor: str | None = None,
+    ) -> CasePage:
+        if who.role == "agent":
+            if team not in (None, who.team):
+                raise PermissionDeniedException("agents list their own team's cases")
+            team = who.team
+        if status is not None and status not in lifecycle.OPEN | {"resolved", "closed"}:
+            raise InputError("status", f'"{status}" is not a case status')
+        items, total, nxt = await svc.cases.page(
+            team=team, status=status, language=language, limit=limit, cursor=cursor
+        )
+        return CasePage(items=items, total=total, next=nxt)
+
+    @get(
+        "/{case_id:str}", guards=[allow("ops", "viewer", "agent", "intake")], operation_id="getCase"
+    )
+    async def get_case(self, case_id: str, svc: Service, who: Principal) -> lifecycle.Case:
+        return await case_for(svc, case_id, who)
+
+    @get(
+        "/{case_id:str}/events", guards=[allow("ops", "viewer", "agent")], operation_id="caseEvents"
+    )
+    async def events(self, case_id: str, svc: Service, who: Principal) -> list[lifecycle.CaseEvent]:
+        await case_for(svc, case_id, who)
+        return await svc.cases.events(case_id)
+
+    async def _act(self, svc: Service, case_id: str, who: Principal, step: Any) -> lifecycle.Case:
+        case = await case_for(svc, case_id, who)
+        if not who.may_act_on(case.team):
+            raise PermissionDeniedException("only the case's team or ops may do this")
+        new = await svc.change(case, step)
+        metrics.transition(new.status)
+        return new
+
+    @post(
+        "/{case_id:str}/ack",
+        guards=[allow("ops", "agent")],
+        operation_id="ackCase",
+        status_code=200,
+    )
+    async def ack(
+        self,
+        case_id: str,
+        svc: Service,
+        now: datetime,
+        who: Principal,
+        data: EmptyBody | None = None,
+    ) -> lifecycle.Case:
+        return await self._act(
+            svc, case_id, who, lambda c: lifecycle.acknowledge(c, now=now, actor=who.sub)
+        )
+
+    @post(
+        "/{case_id:str}/notes",
+        guards=[allow("ops", "agent")],
+        operation_id="addNote",
+        status_code=200,
+    )
+    async def note(
+        self, case_id: str, data: NoteBody, svc: Service, now: datetime, who: Principal
+    ) -> lifecycle.Case:
+        return await self._act(
+            svc,
+            case_id,
+            who,
+            lambda c: lifecycle.add_note(
+                c,
+                data.text,
+                now=now,
+                actor=who.sub,
+                customer_visible=data.customer_visible,
+                policy=svc.policy,
+            ),
+        )
+
+    @post(
+        "/{case_id:str}/resolve",
+        guards=[allow("ops", "agent")],
+        operation_id="resolveCase",
+        status_code=200,
+    )
+    async def resolve(
+        self, case_id: str, data: ResolveBody, svc: Service, now: datetime, who: Principal
+    ) -> lifecycle.Case:
+        return await self._act(
+            svc,
+            case_id,
+            who,
+            lambda c: lifecycle.resolve(c, data.resolution, now=now, actor=who.sub),
+        )
+
+    @post(
+        "/{case_id:str}/close",
+        guards=[allow("ops", "agent")],
+        operation_id="closeCase",
+        status_code=200,
+    )
+    async def close(
+        self,
+        case_id: str,
+        svc: Service,
+        now: datetime,
+        who: Principal,
+        data: EmptyBody | None = None,
+    ) -> lifecycle.Case:
+        return await self._act(
+            svc, case_id, who, lambda c: lifecycle.close(c, now=now, actor=who.sub)
+        )
+
+    @post(
+        "/{case_id:str}/escalate",
+        guards=[allow("ops", "agent")],
+        operation_id="escalateCase",
+        status_code=200,
+    )
+    async def escalate(
+        self, case_id: str, data: EscalateBody, svc: Service, now: datetime, who: Principal
+    ) -> lifecycle.Case:
+        case = await case_for(svc, case_id, who)
+        if not who.may_act_on(case.team):
+            raise PermissionDeniedException("only the case's team or ops may do this")
+        if not case.is_open:
+            raise lifecycle.IllegalTransition("escalate", case.status)
+        if data.kind == "functional":
+            if not data.skill:
+                raise InputError("skill", "a functional escalation names the skill it needs")
+            esc = msgspec.structs.replace(case.escalation, skill=data.skill)
+            decision = await svc.route(esc, now, tier=case.tier)
+        else:
+            decision = await svc.escalation_decision(case, now)
+        new = await svc.change(
+            case,
+            lambda c: lifecycle.move(
+                c,
+                decision,
+                "escalated",
+                now=now,
+                actor=who.sub,
+                policy=svc.policy,
+                reason=data.reason or data.kind,
+                skill=data.skill,
+            ),
+        )
+        metrics.transition("escalated")
+        return new
+
+    @post(
+        "/{case_id:str}/reassign",
+        guards=[allow("ops")],
+        operation_id="reassignCase",
+        status_code=200,
+    )
+    async def reassign(
+        self, case_id: str, data: ReassignBody, svc: Service, now: datetime, who: Principal
+    ) -> lifecycle.Case:
+        case = await case_for(svc, case_id, who)
+        schedules = await svc.schedules(now)
+        team = schedules.teams.get(data.team)
+        if team is None:
+            raise InputError("team", f'unknown team "{data.team}"')
+        targets = svc.policy.priorities[case.priority]
+        decision = Decision(
+            action="assign",
+            priority=case.priority,
+            tier=team.tier,
+            team=team.id,
+            language=case.language,
+            ack_due=now + targets.acknowledge,
+            at=now,
+            reasons=[f"reassigned by {who.sub}" + (f": {data.reason}" if data.reason else "")],
+        )
+        new = await svc.change(
+            case,
+            lambda c: lifecycle.move(
+                c,
+                decision,
+                "reassigned",
+                now=now,
+                actor=who.sub,
+                policy=svc.policy,
+                reason=data.reason,
+            ),
+        )
+        metrics.transition("reassigned")
+        return new

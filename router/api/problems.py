@@ -1,0 +1,137 @@
+"""The one place where errors become HTTP: RFC 9457 problem+json naming field and reason."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+
+from ..domain.case import IllegalTransition
+from ..domain.errors import FollowsunError, InputError, RoutingError, ScheduleError
+from ..store import StaleTeam, VersionConflict
+
+MEDIA = "application/problem+json"
+
+
+class NotFound(FollowsunError):
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident} does not exist")
+
+
+class PreconditionRequired(FollowsunError):
+    """A write to a team must say which version it edits (If-Match)."""
+
+
+def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response[dict[str, Any]]:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    body.update(extra)
+    return Response(body, status_code=status, media_type=MEDIA)
+
+
+_MSGSPEC = re.compile(r"^(?P<msg>.*?)(?: - at `\$\.?(?P<path>[^`]*)`)?$")
+
+
+def _field_of(message: str) -> tuple[str, str]:
+    m = _MSGSPEC.match(message)
+    path, msg = (m.group("path") or "", m.group("msg")) if m else ("", message)
+    unknown = re.match(r"Object contains unknown field `(.+)`", msg)
+    if unknown:
+        return (f"{path}.{unknown.group(1)}" if path else unknown.group(1)), "unknown field"
+    missing = re.match(r"Object missing required field `(.+)`", msg)
+    if missing:
+        return (
+            f"{path}.{missing.group(1)}" if path else missing.group(1)
+        ), "required field is missing"
+    return path, msg
+
+
+def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
+        field, reason = _field_of(message)
+        if not field and isinstance(item, dict) and item.get("key"):
+            field = str(item["key"])
+        errors.append({"field": field or "body", "reason": reason})
+    if not errors:
+        field, reason = _field_of(str(exc.detail))
+        errors.append({"field": field or "body", "reason": reason})
+    first = errors[0]
+    return problem(
+        400,
+        "Invalid request",
+        f"{first['field']}: {first['reason']}",
+        field=first["field"],
+        errors=errors,
+    )
+
+
+def on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
+    return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+
+
+def on_domain(_: Request[Any, Any, Any], exc: FollowsunError) -> Response[Any]:
+    if isinstance(exc, InputError):
+        return problem(
+            400,
+            "Invalid request",
+            str(exc),
+            field=exc.field,
+            reason=exc.reason,
+            errors=[{"field": exc.field, "reason": exc.reason}],
+        )
+    if isinstance(exc, ScheduleError):
+        errors = [
+            {"field": p.path or "body", "reason": p.message}
+            for p in exc.problems
+            if p.severity == "error"
+        ]
+        return problem(
+            422,
+            "Invalid schedule",
+            str(exc),
+            field=errors[0]["field"] if errors else "body",
+            errors=errors,
+        )
+    if isinstance(exc, NotFound):
+        return problem(404, "Not found", str(exc))
+    if isinstance(exc, IllegalTransition):
+        return problem(409, "Illegal transition", str(exc), status_was=exc.status)
+    if isinstance(exc, VersionConflict):
+        return problem(409, "Conflict", str(exc))
+    if isinstance(exc, StaleTeam):
+        return problem(
+            412,
+            "Precondition failed",
+            f"{exc}; fetch the team again and reapply your change",
+            current_version=exc.found,
+        )
+    if isinstance(exc, PreconditionRequired):
+        return problem(428, "Precondition required", str(exc))
+    if isinstance(exc, RoutingError):
+        return problem(422, "Cannot answer", str(exc))
+    return problem(500, "Internal error", type(exc).__name__)
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    409: "Conflict",
+    413: "Request body too large",
+    415: "Unsupported media type",
+    500: "Internal error",
+    503: "Unavailable",
+}
+
+HANDLERS: dict[Any, Any] = {
+    ValidationException: on_validation,
+    HTTPException: on_http,
+    FollowsunError: on_domain,
+}

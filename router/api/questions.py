@@ -1,0 +1,94 @@
+"""Questions about the calendar: who is on shift, and where the gaps are."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated
+
+import msgspec
+from litestar import Controller, get
+from litestar.params import Parameter
+
+from ..domain.coverage import Interval, coverage, team_filter
+from ..domain.errors import InputError
+from ..domain.language import parse_lang
+from ..domain.timeline import parse_instant
+from ..oncall import oncall_rows
+from ..service import Service
+from .auth import allow
+from .cases import _DEPS
+
+ALL = ("ops", "agent", "intake", "viewer")
+
+
+class CoverageAnswer(msgspec.Struct, kw_only=True):
+    start: datetime
+    end: datetime
+    language: str | None
+    skill: str | None
+    tier: int | None
+    teams: list[str]
+    share: float
+    covered: list[Interval]
+    gaps: list[Interval]
+
+
+class QuestionController(Controller):
+    path = "/v1"
+    dependencies = _DEPS
+    tags = ["calendar"]
+
+    @get("/oncall", guards=[allow(*ALL)], operation_id="onCall")
+    async def oncall(
+        self,
+        svc: Service,
+        now: datetime,
+        at: str | None = None,
+        language: str | None = None,
+        skill: str | None = None,
+        tier: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> list[dict[str, object]]:
+        instant = parse_instant(at, "at") if at else now
+        if language:
+            parse_lang(language, "language")
+        schedules = await svc.schedules(now)
+        return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
+
+    @get("/coverage", guards=[allow(*ALL)], operation_id="coverage")
+    async def coverage(
+        self,
+        svc: Service,
+        now: datetime,
+        from_: Annotated[str | None, Parameter(query="from")] = None,
+        to: str | None = None,
+        language: str | None = None,
+        skill: str | None = None,
+        tier: Annotated[int | None, Parameter(ge=1)] = None,
+    ) -> CoverageAnswer:
+        start = parse_instant(from_, "from") if from_ else now
+        end = parse_instant(to, "to") if to else start + timedelta(days=7)
+        if end <= start:
+            raise InputError("to", "must be after from")
+        if end - start > timedelta(days=92):
+            raise InputError("to", "the horizon is at most 92 days")
+        lang = parse_lang(language, "language") if language else None
+        schedules = await svc.schedules(now)
+        teams = [
+            t
+            for t in schedules.teams.values()
+            if team_filter(t, language=lang, skill=skill, tier=tier)
+        ]
+        index = schedules.index(start - timedelta(days=1), end)
+        ids = {t.id for t in teams}
+        cov = coverage((s for s in index.between(start, end) if s.team in ids), start, end)
+        return CoverageAnswer(
+            start=start,
+            end=end,
+            language=language,
+            skill=skill,
+            tier=tier,
+            teams=sorted(ids),
+            share=round(cov.share(), 4),
+            covered=cov.covered,
+            gaps=cov.gaps,
+        )

@@ -1,0 +1,169 @@
+"""Teams and their schedules over HTTP: read, edit with If-Match, audit, calendar feed."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import msgspec
+from icalendar import Calendar, Event
+from litestar import Controller, Request, Response, delete, get, put
+from litestar.params import Parameter
+
+from ..domain.model import TeamSpec
+from ..domain.shifts import expand
+from ..domain.validation import TEAM_ID
+from ..service import Service
+from ..store.teams import Revision
+from .auth import Principal, allow
+from .cases import _DEPS
+from .problems import NotFound, PreconditionRequired
+
+ALL = ("ops", "agent", "intake", "viewer")
+
+
+class TeamItem(msgspec.Struct, kw_only=True):
+    id: str
+    version: int
+    name: str
+    region: str
+    timezone: str
+    tier: int
+    languages: list[str]
+    skills: list[str]
+    escalates_to: str | None
+
+
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _expected(request: Request[Any, Any, Any], exists: bool) -> int:
+    """The version the client edits: from If-Match, or 0 with If-None-Match: * (create)."""
+    match = request.headers.get("if-match")
+    if match is None:
+        if not exists and request.headers.get("if-none-match", "").strip() == "*":
+            return 0
+        raise PreconditionRequired(
+            "send If-Match with the ETag of the team you edited (If-None-Match: * to create)"
+        )
+    tag = match.strip().removeprefix("W/").strip('"')
+    if not tag.isdigit():
+        return -1  # never matches: answers 412
+    return int(tag)
+
+
+class TeamController(Controller):
+    path = "/v1/teams"
+    dependencies = _DEPS
+    tags = ["teams"]
+
+    @get("/", guards=[allow(*ALL)], operation_id="listTeams")
+    async def list_teams(self, svc: Service) -> list[TeamItem]:
+        return [
+            TeamItem(
+                id=t.id,
+                version=t.version,
+                name=t.spec.name,
+                region=t.spec.region,
+                timezone=t.spec.timezone,
+                tier=t.spec.tier,
+                languages=t.spec.languages,
+                skills=t.spec.skills,
+                escalates_to=t.spec.escalates_to,
+            )
+            for t in (await svc.teams.all()).values()
+        ]
+
+    @get("/{team_id:str}", guards=[allow(*ALL)], operation_id="getTeam")
+    async def get_team(self, team_id: str, svc: Service) -> Response[TeamSpec]:
+        stored = await svc.teams.get(team_id)
+        if stored is None:
+            raise NotFound("team", team_id)
+        return Response(stored.spec, headers={"ETag": _etag(stored.version)})
+
+    @put("/{team_id:str}", guards=[allow("ops")], operation_id="putTeam", status_code=200)
+    async def put_team(
+        self,
+        team_id: str,
+        data: TeamSpec,
+        request: Request[Any, Any, Any],
+        svc: Service,
+        now: datetime,
+        who: Principal,
+    ) -> Response[TeamSpec]:
+        if not TEAM_ID.match(team_id):
+            raise NotFound("team", team_id)
+        stored = await svc.teams.get(team_id)
+        expected = _expected(request, stored is not None)
+        await svc.check_team(team_id, data, now)
+        version = await svc.teams.put(team_id, data, expected=expected, by=who.sub, at=now)
+        return Response(
+            data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
+        )
+
+    @delete("/{team_id:str}", guards=[allow("ops")], operation_id="deleteTeam", status_code=204)
+    async def delete_team(
+        self,
+        team_id: str,
+        request: Request[Any, Any, Any],
+        svc: Service,
+        now: datetime,
+        who: Principal,
+    ) -> None:
+        stored = await svc.teams.get(team_id)
+        if stored is None:
+            raise NotFound("team", team_id)
+        expected = _expected(request, True)
+        await svc.check_team(team_id, None, now)
+        await svc.teams.put(team_id, None, expected=expected, by=who.sub, at=now)
+
+    @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
+    async def revisions(self, team_id: str, svc: Service) -> list[Revision]:
+        revs = await svc.teams.revisions(team_id)
+        if not revs:
+            raise NotFound("team", team_id)
+        return revs
+
+    @get(
+        "/{team_id:str}/schedule.ics",
+        guards=[allow(*ALL)],
+        operation_id="teamCalendar",
+        media_type="text/calendar",
+    )
+    async def calendar(
+        self,
+        team_id: str,
+        svc: Service,
+        now: datetime,
+        weeks: Annotated[int, Parameter(ge=1, le=26)] = 4,
+    ) -> Response[bytes]:
+        schedules = await svc.schedules(now)
+        team = schedules.teams.get(team_id)
+        if team is None:
+            raise NotFound("team", team_id)
+        cal = Calendar()
+        cal.add("prodid", "-//followsun//shift calendar//EN")
+        cal.add("version", "2.0")
+        cal.add("x-wr-calname", f"{team.name} shifts")
+        cal.add("x-wr-timezone", team.spec.timezone)
+        start = now.replace(minute=0, second=0, microsecond=0)
+        for shift in expand(team, start, start + timedelta(weeks=weeks)):
+            ev = Event()
+            ev.add("uid", f"{team.id}-{shift.start:%Y%m%dT%H%M%SZ}@followsun")
+            ev.add("dtstamp", now)
+            ev.add("dtstart", shift.start)
+            ev.add("dtend", shift.end)
+            ev.add("summary", f"{team.name} on shift")
+            ev.add(
+                "description",
+                f"{shift.source}; local {shift.start.astimezone(team.zone):%a %H:%M}"
+                f"–{shift.end.astimezone(team.zone):%H:%M} {team.spec.timezone}",
+            )
+            ev.add("categories", [f"tier-{team.tier}", *team.spec.languages])
+            cal.add_component(ev)
+        return Response(
+            cal.to_ical(),
+            media_type="text/calendar; charset=utf-8",
+            headers={"Content-Disposition": f'inline; filename="{team.id}.ics"'},
+        )

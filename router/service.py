@@ -1,0 +1,145 @@
+"""The application service: the domain core over the store, shared by API, jobs and CLI.
+
+It keeps the validated calendar in memory and reloads it when the store's team revision
+counter moves, so every process (web workers, RQ workers) routes on the same schedules.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import msgspec
+from redis.asyncio import Redis
+
+from .domain.case import Case, CaseEvent, IllegalTransition, open_case
+from .domain.errors import InputError, Problem, ScheduleError
+from .domain.escalation import Escalation
+from .domain.index import ShiftIndex
+from .domain.model import Policy, TeamSpec
+from .domain.routing import Decision, route
+from .domain.schedules import Schedules, validate_specs
+from .store import CaseStore, Created, Keys, TeamStore, new_case_id
+
+__all__ = ["Service"]
+
+_BEFORE, _AFTER = timedelta(days=2), timedelta(days=9)
+
+
+class Service:
+    def __init__(self, redis: Redis, policy: Policy, *, prefix: str = "fs") -> None:
+        self.redis = redis
+        self.policy = policy
+        self.keys = Keys(prefix)
+        self.cases = CaseStore(redis, self.keys)
+        self.teams = TeamStore(redis, self.keys)
+        self._rev = -1
+        self._schedules: Schedules | None = None
+        self._index: ShiftIndex | None = None
+
+    async def schedules(self, now: datetime) -> Schedules:
+        rev = await self.teams.revision_counter()
+        if self._schedules is None or rev != self._rev:
+            stored = await self.teams.all()
+            specs = {tid: (t.spec, f"teams/{tid}") for tid, t in stored.items()}
+            self._schedules = validate_specs(specs, self.policy, now=now, warnings=False)
+            self._rev, self._index = rev, None
+        return self._schedules
+
+    async def index(self, now: datetime) -> ShiftIndex:
+        """An index covering `now` with days of margin either side (rebuilt as time moves)."""
+        schedules = await self.schedules(now)
+        idx = self._index
+        if idx is None or not (idx.start + _BEFORE / 2 <= now <= idx.end - _AFTER / 2):
+            idx = self._index = schedules.index(now - _BEFORE, now + _AFTER)
+        return idx
+
+    async def route(self, esc: Escalation, now: datetime, **kw: object) -> Decision:
+        esc.check()
+        schedules = await self.schedules(now)
+        index = await self.index(now)
+        loads = await self.cases.team_loads(list(schedules.teams))
+        return route(
+            esc, now=now, teams=schedules.teams, index=index, policy=self.policy, loads=loads, **kw
+        )  # type: ignore[arg-type]
+
+    async def intake(self, esc: Escalation, now: datetime, actor: str) -> tuple[Case, bool]:
+        """Store a routed case; a repeat of (source, external_id) returns the first one."""
+        if not esc.source:
+            raise InputError("source", "required at intake (it makes retries safe)")
+        if not esc.external_id:
+            raise InputError("external_id", "required at intake (it makes retries safe)")
+        existing = await self.cases.id_for(esc.source, esc.external_id)
+        if existing:
+            case = await self.cases.get(existing)
+            if case is not None:
+                return case, False
+        decision = await self.route(esc, now)
+        case, event = open_case(
+            new_case_id(now), esc, decision, now=now, policy=self.policy, actor=actor
+        )
+        result = await self.cases.create(
+            case, event, source=esc.source, external_id=esc.external_id
+        )
+        if isinstance(result, Created):
+            return result.case, True
+        first = await self.cases.get(result.case_id)
+        assert first is not None
+        return first, False
+
+    async def escalation_decision(self, case: Case, now: datetime) -> Decision:
+        """Where a hierarchical escalation goes: the team's `escalates_to` when it is on shift,
+        otherwise the best on-shift team of that tier (or the next tier up)."""
+        schedules = await self.schedules(now)
+        current = schedules.teams.get(case.team or "")
+        target = schedules.teams.get(current.escalates_to or "") if current else None
+        higher = sorted({t.tier for t in schedules.teams.values() if t.tier > case.tier})
+        if target is None and not higher:
+            raise IllegalTransition("escalate (there is no higher tier)", case.status)
+        tier = target.tier if target else higher[0]
+        index = await self.index(now)
+        if target is not None and any(s.team == target.id for s in index.at(now)):
+            ack = self.policy.priorities[case.priority].acknowledge
+            return Decision(
+                action="assign",
+                priority=case.priority,
+                tier=tier,
+                team=target.id,
+                language=case.language,
+                at=now,
+                ack_due=now + ack,
+                reasons=[f"{case.team} escalates to {target.id}, which is on shift"],
+            )
+        decision = await self.route(case.escalation, now, tier=tier)
+        note = (
+            f"{target.id} ({case.team}'s escalates_to) is off shift"
+            if target
+            else f"{case.team} names no escalates_to"
+        )
+        return msgspec.structs.replace(decision, reasons=[note, *decision.reasons])
+
+    async def change(self, case: Case, step: Callable[[Case], tuple[Case, CaseEvent]]) -> Case:
+        """Apply one lifecycle step atomically (VersionConflict if someone else was faster)."""
+        new, event = step(case)
+        return await self.cases.commit(case, new, [event])
+
+    async def check_team(self, team_id: str, spec: TeamSpec | None, now: datetime) -> None:
+        """Validate a team change against all the others, exactly as `followsun check` does."""
+        stored = await self.teams.all()
+        specs = {tid: (t.spec, f"teams/{tid}") for tid, t in stored.items()}
+        if spec is None:
+            specs.pop(team_id, None)
+            users = [tid for tid, (s, _) in specs.items() if s.escalates_to == team_id]
+            if users:
+                raise ScheduleError(
+                    [
+                        Problem(
+                            source=f"teams/{team_id}",
+                            path="",
+                            message=f"cannot delete: {', '.join(users)} escalate to it",
+                        )
+                    ]
+                )
+        else:
+            specs[team_id] = (spec, f"teams/{team_id}")
+        validate_specs(specs, self.policy, now=now, warnings=False)

@@ -1,0 +1,16 @@
+"""Redis persistence: key schema, atomic case transitions, teams with revisions."""
+
+from .cases import CaseStore, Created, Existing, VersionConflict, new_case_id
+from .keys import Keys
+from .teams import StaleTeam, TeamStore
+
+__all__ = [
+    "CaseStore",
+    "Created",
+    "Existing",
+    "Keys",
+    "StaleTeam",
+    "TeamStore",
+    "VersionConflict",
+    "new_case_id",
+]

@@ -1,0 +1,250 @@
+"""Cases in Redis: every change to a case and its indexes is one Lua script with a version check.
+
+A case is a hash {v, doc}. The script checks the stored version, writes the new document,
+moves the case between index keys (team's open set, waiting and unroutable sets, the
+deadline and listing sorted sets), appends the audit event to the case's stream and the
+global one, and for a new case claims the idempotency key, all in one atomic step. A
+crash leaves either the old state or the new one; two writers with the same version can
+never both win.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Sequence
+from datetime import datetime
+
+import msgspec
+from redis.asyncio import Redis
+
+from ..domain.case import Case, CaseEvent
+from ..domain.errors import FollowsunError, InputError
+from .codec import decode, encode
+from .keys import Keys
+
+__all__ = ["CaseStore", "Created", "Existing", "VersionConflict", "new_case_id"]
+
+_COMMIT = """
+local cur = redis.call('HGET', KEYS[1], 'v') or '0'
+if ARGV[5] == '1' then
+  local existing = redis.call('GET', KEYS[2])
+  if existing then return {2, existing} end
+end
+if cur ~= ARGV[1] then return {0, cur} end
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
+if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[4]) end
+local i = 7
+for _ = 1, tonumber(ARGV[6]) do
+  local verb, key, arg = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]
+  if verb == 'sadd' then redis.call('SADD', key, ARGV[4])
+  elseif verb == 'srem' then redis.call('SREM', key, ARGV[4])
+  elseif verb == 'zadd' then redis.call('ZADD', key, arg, ARGV[4])
+  elseif verb == 'zrem' then redis.call('ZREM', key, ARGV[4])
+  elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', ARGV[4], 'e', arg)
+  elseif verb == 'set' then redis.call('SET', key, arg)
+  end
+  i = i + 3
+end
+return {1, ARGV[2]}
+"""
+
+_HELD = ("assigned", "acknowledged")
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+class VersionConflict(FollowsunError):
+    """Someone else changed the case first (HTTP 409 at the edge); nothing was written."""
+
+    def __init__(self, case_id: str, expected: int, found: int) -> None:
+        super().__init__(f"case {case_id} is at version {found}, not {expected}")
+        self.case_id, self.expected, self.found = case_id, expected, found
+
+
+class Created(msgspec.Struct, frozen=True):
+    case: Case
+
+
+class Existing(msgspec.Struct, frozen=True):
+    case_id: str
+
+
+def new_case_id(now: datetime) -> str:
+    """Sortable by creation time, readable over the phone: `C-0KX3F9-7QM2`."""
+    ms = int(now.timestamp() * 1000)
+    head = "".join(_ALPHABET[(ms >> s) & 31] for s in range(40, -1, -5))
+    tail = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    return f"C-{head[:5]}{head[5:]}-{tail}"
+
+
+class CaseStore:
+    def __init__(self, redis: Redis, keys: Keys) -> None:
+        self.redis, self.keys = redis, keys
+        self._commit = redis.register_script(_COMMIT)
+
+    def _index_ops(self, old: Case | None, new: Case) -> list[tuple[str, str, str]]:
+        k = self.keys
+        ops: list[tuple[str, str, str]] = []
+
+        def member(case: Case) -> dict[str, str]:
+            """index key -> score ('' for sets) the case belongs to."""
+            created = f"{case.created_at.timestamp():.3f}"
+            keys = {
+                k.cases: created,
+                k.by("status", case.status): created,
+                k.by("lang", case.language): created,
+            }
+            if case.team:
+                keys[k.by("team", case.team)] = created
+            if case.status in _HELD and case.team:
+                keys[k.team_open(case.team)] = ""
+            if case.status == "waiting":
+                keys[k.waiting] = f"{(case.decision.starts_at or case.created_at).timestamp():.3f}"
+            if case.status == "unroutable":
+                keys[k.unroutable] = created
+            due = case.next_deadline()
+            if due is not None:
+                keys[k.deadlines] = f"{due.timestamp():.3f}"
+            return keys
+
+        before = member(old) if old else {}
+        after = member(new)
+        for key, score in before.items():
+            if key not in after:
+                ops.append(("zrem" if score else "srem", key, ""))
+        for key, score in after.items():
+            if before.get(key) != score or key not in before:
+                ops.append(("zadd" if score else "sadd", key, score))
+        return ops
+
+    async def commit(
+        self,
+        old: Case | None,
+        new: Case,
+        events: Sequence[CaseEvent],
+        *,
+        extra: Sequence[tuple[str, str, str | bytes]] = (),
+    ) -> Case:
+        """Write `new` if the stored version is still `old`'s; raise VersionConflict if not."""
+        ops = [*self._index_ops(old, new)]
+        for event in events:
+            payload = encode(event)
+            ops.append(("xadd", self.keys.case_events(new.id), payload))  # type: ignore[arg-type]
+            ops.append(("xadd", self.keys.events, payload))  # type: ignore[arg-type]
+        result = await self._run(new, old.version if old else 0, ops, extra, idem=None)
+        if result[0] == 0:
+            raise VersionConflict(new.id, old.version if old else 0, int(result[1]))
+        return new
+
+    async def create(
+        self, case: Case, event: CaseEvent, *, source: str, external_id: str
+    ) -> Created | Existing:
+        """Store a new case unless (source, external_id) was seen: then name the existing case."""
+        idem = self.keys.idempotency(source, external_id) if external_id else None
+        ops = [*self._index_ops(None, case)]
+        payload = encode(event)
+        ops.append(("xadd", self.keys.case_events(case.id), payload))  # type: ignore[arg-type]
+        ops.append(("xadd", self.keys.events, payload))  # type: ignore[arg-type]
+        result = await self._run(case, 0, ops, (), idem=idem)
+        if result[0] == 2:
+            return Existing(result[1].decode() if isinstance(result[1], bytes) else result[1])
+        if result[0] == 0:
+            raise VersionConflict(case.id, 0, int(result[1]))
+        return Created(case)
+
+    async def _run(
+        self,
+        case: Case,
+        expected: int,
+        ops: Sequence[tuple[str, str, str | bytes]],
+        extra: Sequence[tuple[str, str, str | bytes]],
+        idem: str | None,
+    ) -> list:
+        keys = [self.keys.case(case.id), idem or self.keys.case(case.id)]
+        argv: list[str | bytes | int] = [
+            expected,
+            case.version,
+            encode(case),
+            case.id,
+            "1" if idem else "0",
+            len(ops) + len(extra),
+        ]
+        for verb, key, arg in (*ops, *extra):
+            keys.append(key)
+            argv += [verb, len(keys), arg]
+        return await self._commit(keys=keys, args=argv)
+
+    async def get(self, case_id: str) -> Case | None:
+        doc = await self.redis.hget(self.keys.case(case_id), "doc")
+        return decode(doc, Case) if doc else None
+
+    async def get_many(self, ids: Sequence[str]) -> list[Case]:
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for cid in ids:
+            pipe.hget(self.keys.case(cid), "doc")
+        return [decode(d, Case) for d in await pipe.execute() if d]
+
+    async def id_for(self, source: str, external_id: str) -> str | None:
+        raw = await self.redis.get(self.keys.idempotency(source, external_id))
+        return raw.decode() if raw else None
+
+    async def events(self, case_id: str) -> list[CaseEvent]:
+        entries = await self.redis.xrange(self.keys.case_events(case_id))
+        return [decode(fields[b"e"], CaseEvent) for _, fields in entries]
+
+    async def open_ids(self, team_id: str) -> list[str]:
+        return sorted(m.decode() for m in await self.redis.smembers(self.keys.team_open(team_id)))
+
+    async def team_loads(self, team_ids: Sequence[str]) -> dict[str, int]:
+        pipe = self.redis.pipeline(transaction=False)
+        for tid in team_ids:
+            pipe.scard(self.keys.team_open(tid))
+        return dict(zip(team_ids, await pipe.execute(), strict=True))
+
+    async def page(
+        self,
+        *,
+        team: str | None = None,
+        status: str | None = None,
+        language: str | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> tuple[list[Case], int, str | None]:
+        """Cases matching every filter, oldest first; `cursor` continues after the last one seen."""
+        k = self.keys
+        indexes = [
+            k.by(n, v) for n, v in (("team", team), ("status", status), ("lang", language)) if v
+        ]
+        after: tuple[float, str] | None = None
+        if cursor:
+            score_text, _, last = cursor.partition(":")
+            try:
+                after = (float(score_text), last)
+            except ValueError:
+                raise InputError(
+                    "cursor", f'"{cursor}" is not a cursor from this listing'
+                ) from None
+        if len(indexes) <= 1:
+            key = indexes[0] if indexes else k.cases
+            total = await self.redis.zcard(key)
+            if after:
+                members = await self.redis.zrangebyscore(
+                    key, after[0], "+inf", start=0, num=limit + 100, withscores=True
+                )
+            else:
+                members = await self.redis.zrange(key, 0, limit, withscores=True)
+        else:
+            members = await self.redis.zinter(indexes, withscores=True, aggregate="MAX")
+            total = len(members)
+        items = sorted(
+            ((m.decode() if isinstance(m, bytes) else m, s) for m, s in members),
+            key=lambda x: (x[1], x[0]),
+        )
+        if after:
+            items = [(m, s) for m, s in items if (s, m) > (after[0], after[1])]
+        page = items[:limit]
+        more = len(items) > limit
+        cases = await self.get_many([m for m, _ in page])
+        nxt = f"{page[-1][1]:.3f}:{page[-1][0]}" if more and page else None
+        return cases, total, nxt

@@ -1,0 +1,87 @@
+"""Every Redis key name followsun uses, in one place (like rq's *_KEY_TEMPLATE constants).
+
+All keys share a configurable prefix so several deployments (or test runs) can share one
+server without seeing each other's data.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+
+class Keys:
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str = "fs") -> None:
+        self.prefix = prefix
+
+    def _k(self, *parts: str) -> str:
+        return ":".join((self.prefix, *parts))
+
+    # teams
+    def team(self, team_id: str) -> str:
+        """Hash {v: version, doc: TeamSpec msgpack, by: who, at: when}."""
+        return self._k("team", team_id)
+
+    @property
+    def teams(self) -> str:
+        """Set of team ids."""
+        return self._k("teams")
+
+    @property
+    def teams_rev(self) -> str:
+        """Counter bumped on every team change, so processes know to reload."""
+        return self._k("teams", "rev")
+
+    def team_revisions(self, team_id: str) -> str:
+        """Stream of a team's schedule revisions (who changed what)."""
+        return self._k("team", team_id, "revisions")
+
+    # cases
+    def case(self, case_id: str) -> str:
+        """Hash {v: version, doc: Case msgpack}."""
+        return self._k("case", case_id)
+
+    @property
+    def case_seq(self) -> str:
+        return self._k("case", "seq")
+
+    @property
+    def cases(self) -> str:
+        """Sorted set of every case id by creation time (listing, paging)."""
+        return self._k("cases")
+
+    def by(self, field: str, value: str) -> str:
+        """Sorted set of case ids by creation time, for one value of a listing filter."""
+        return self._k("cases", field, value)
+
+    @property
+    def waiting(self) -> str:
+        """Sorted set: waiting case id by the instant its team comes on shift."""
+        return self._k("waiting")
+
+    @property
+    def unroutable(self) -> str:
+        """Sorted set of cases no team could take (an operations alert)."""
+        return self._k("unroutable")
+
+    def team_open(self, team_id: str) -> str:
+        """Set of the open case ids a team holds."""
+        return self._k("team", team_id, "open")
+
+    @property
+    def deadlines(self) -> str:
+        """Sorted set: case id by its next deadline (epoch seconds)."""
+        return self._k("deadlines")
+
+    def idempotency(self, source: str, external_id: str) -> str:
+        digest = hashlib.sha256(f"{source}\x00{external_id}".encode()).hexdigest()[:32]
+        return self._k("idem", digest)
+
+    def case_events(self, case_id: str) -> str:
+        return self._k("case", case_id, "events")
+
+    @property
+    def events(self) -> str:
+        """The global audit stream."""
+        return self._k("events")
