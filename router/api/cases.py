@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
 from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from ..domain import case as lifecycle
 from ..domain.errors import InputError
 from ..domain.escalation import Escalation
 from ..domain.routing import Decision
-from ..service import Service
 from . import metrics
-from .auth import Principal, allow
-from .deps import case_for, now, principal, service
+from .auth import allow
+from .deps import Now, Svc, Who, case_for, now, principal, service
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
@@ -72,7 +70,7 @@ class IntakeController(Controller):
         status_code=201,
     )
     async def create(
-        self, data: Escalation, svc: Service, now: datetime, who: Principal
+        self, data: JSONBody[Escalation], svc: Svc, now: Now, who: Who
     ) -> Response[lifecycle.Case]:
         case, created = await svc.intake(data, now, actor=who.sub)
         if created:
@@ -85,7 +83,7 @@ class IntakeController(Controller):
         operation_id="routeDryRun",
         status_code=200,
     )
-    async def dry_run(self, data: Escalation, svc: Service, now: datetime) -> Decision:
+    async def dry_run(self, data: JSONBody[Escalation], svc: Svc, now: Now) -> Decision:
         return await svc.route(data, now)
 
 
@@ -97,13 +95,13 @@ class CaseController(Controller):
     @get("/", guards=[allow("ops", "viewer", "agent")], operation_id="listCases")
     async def list_cases(
         self,
-        svc: Service,
-        who: Principal,
-        team: str | None = None,
-        status: str | None = None,
-        language: str | None = None,
-        limit: Annotated[int, Parameter(ge=1, le=500)] = 50,
-        cursor: str | None = None,
+        svc: Svc,
+        who: Who,
+        team: FromQuery[str | None] = None,
+        status: FromQuery[str | None] = None,
+        language: FromQuery[str | None] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
+        cursor: FromQuery[str | None] = None,
     ) -> CasePage:
         if who.role == "agent":
             if team not in (None, who.team):
@@ -119,17 +117,17 @@ class CaseController(Controller):
     @get(
         "/{case_id:str}", guards=[allow("ops", "viewer", "agent", "intake")], operation_id="getCase"
     )
-    async def get_case(self, case_id: str, svc: Service, who: Principal) -> lifecycle.Case:
+    async def get_case(self, case_id: FromPath[str], svc: Svc, who: Who) -> lifecycle.Case:
         return await case_for(svc, case_id, who)
 
     @get(
         "/{case_id:str}/events", guards=[allow("ops", "viewer", "agent")], operation_id="caseEvents"
     )
-    async def events(self, case_id: str, svc: Service, who: Principal) -> list[lifecycle.CaseEvent]:
+    async def events(self, case_id: FromPath[str], svc: Svc, who: Who) -> list[lifecycle.CaseEvent]:
         await case_for(svc, case_id, who)
         return await svc.cases.events(case_id)
 
-    async def _act(self, svc: Service, case_id: str, who: Principal, step: Any) -> lifecycle.Case:
+    async def _act(self, svc: Svc, case_id: FromPath[str], who: Who, step: Any) -> lifecycle.Case:
         case = await case_for(svc, case_id, who)
         if not who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
@@ -145,11 +143,11 @@ class CaseController(Controller):
     )
     async def ack(
         self,
-        case_id: str,
-        svc: Service,
-        now: datetime,
-        who: Principal,
-        data: EmptyBody | None = None,
+        case_id: FromPath[str],
+        svc: Svc,
+        now: Now,
+        who: Who,
+        data: JSONBody[EmptyBody | None] = None,
     ) -> lifecycle.Case:
         return await self._act(
             svc, case_id, who, lambda c: lifecycle.acknowledge(c, now=now, actor=who.sub)
@@ -162,7 +160,7 @@ class CaseController(Controller):
         status_code=200,
     )
     async def note(
-        self, case_id: str, data: NoteBody, svc: Service, now: datetime, who: Principal
+        self, case_id: FromPath[str], data: JSONBody[NoteBody], svc: Svc, now: Now, who: Who
     ) -> lifecycle.Case:
         return await self._act(
             svc,
@@ -185,7 +183,7 @@ class CaseController(Controller):
         status_code=200,
     )
     async def resolve(
-        self, case_id: str, data: ResolveBody, svc: Service, now: datetime, who: Principal
+        self, case_id: FromPath[str], data: JSONBody[ResolveBody], svc: Svc, now: Now, who: Who
     ) -> lifecycle.Case:
         return await self._act(
             svc,
@@ -202,11 +200,11 @@ class CaseController(Controller):
     )
     async def close(
         self,
-        case_id: str,
-        svc: Service,
-        now: datetime,
-        who: Principal,
-        data: EmptyBody | None = None,
+        case_id: FromPath[str],
+        svc: Svc,
+        now: Now,
+        who: Who,
+        data: JSONBody[EmptyBody | None] = None,
     ) -> lifecycle.Case:
         return await self._act(
             svc, case_id, who, lambda c: lifecycle.close(c, now=now, actor=who.sub)
@@ -219,7 +217,7 @@ class CaseController(Controller):
         status_code=200,
     )
     async def escalate(
-        self, case_id: str, data: EscalateBody, svc: Service, now: datetime, who: Principal
+        self, case_id: FromPath[str], data: JSONBody[EscalateBody], svc: Svc, now: Now, who: Who
     ) -> lifecycle.Case:
         case = await case_for(svc, case_id, who)
         if not who.may_act_on(case.team):
@@ -256,7 +254,7 @@ class CaseController(Controller):
         status_code=200,
     )
     async def reassign(
-        self, case_id: str, data: ReassignBody, svc: Service, now: datetime, who: Principal
+        self, case_id: FromPath[str], data: JSONBody[ReassignBody], svc: Svc, now: Now, who: Who
     ) -> lifecycle.Case:
         case = await case_for(svc, case_id, who)
         schedules = await svc.schedules(now)

@@ -8,6 +8,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
+from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 
 from ..domain.case import Case
@@ -37,3 +38,9 @@ async def case_for(svc: Service, case_id: str, who: Principal) -> Case:
     if who.role == "agent" and case.team != who.team:
         raise PermissionDeniedException(f"case {case_id} belongs to another team")
     return case
+
+
+# Handler parameter types: explicit named dependencies (inferred ones go away in Litestar 3).
+Svc = NamedDependency[Service]
+Now = NamedDependency[datetime]
+Who = NamedDependency[Principal]

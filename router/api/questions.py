@@ -7,16 +7,16 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, get
-from litestar.params import Parameter
+from litestar.params import FromQuery, QueryParameter
 
 from ..domain.coverage import Interval, coverage, team_filter
 from ..domain.errors import InputError
 from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
 from ..oncall import oncall_rows
-from ..service import Service
 from .auth import allow
 from .cases import _DEPS
+from .deps import Now, Svc
 
 ALL = ("ops", "agent", "intake", "viewer")
 
@@ -41,12 +41,12 @@ class QuestionController(Controller):
     @get("/oncall", guards=[allow(*ALL)], operation_id="onCall")
     async def oncall(
         self,
-        svc: Service,
-        now: datetime,
-        at: str | None = None,
-        language: str | None = None,
-        skill: str | None = None,
-        tier: Annotated[int | None, Parameter(ge=1)] = None,
+        svc: Svc,
+        now: Now,
+        at: FromQuery[str | None] = None,
+        language: FromQuery[str | None] = None,
+        skill: FromQuery[str | None] = None,
+        tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> list[dict[str, object]]:
         instant = parse_instant(at, "at") if at else now
         if language:
@@ -57,13 +57,13 @@ class QuestionController(Controller):
     @get("/coverage", guards=[allow(*ALL)], operation_id="coverage")
     async def coverage(
         self,
-        svc: Service,
-        now: datetime,
-        from_: Annotated[str | None, Parameter(query="from")] = None,
-        to: str | None = None,
-        language: str | None = None,
-        skill: str | None = None,
-        tier: Annotated[int | None, Parameter(ge=1)] = None,
+        svc: Svc,
+        now: Now,
+        from_: Annotated[str | None, QueryParameter(name="from")] = None,
+        to: FromQuery[str | None] = None,
+        language: FromQuery[str | None] = None,
+        skill: FromQuery[str | None] = None,
+        tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> CoverageAnswer:
         start = parse_instant(from_, "from") if from_ else now
         end = parse_instant(to, "to") if to else start + timedelta(days=7)

@@ -2,21 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 import msgspec
 from icalendar import Calendar, Event
 from litestar import Controller, Request, Response, delete, get, put
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, QueryParameter
 
 from ..domain.model import TeamSpec
 from ..domain.shifts import expand
 from ..domain.validation import TEAM_ID
-from ..service import Service
 from ..store.teams import Revision
-from .auth import Principal, allow
+from .auth import allow
 from .cases import _DEPS
+from .deps import Now, Svc, Who
 from .problems import NotFound, PreconditionRequired
 
 ALL = ("ops", "agent", "intake", "viewer")
@@ -59,7 +59,7 @@ class TeamController(Controller):
     tags = ["teams"]
 
     @get("/", guards=[allow(*ALL)], operation_id="listTeams")
-    async def list_teams(self, svc: Service) -> list[TeamItem]:
+    async def list_teams(self, svc: Svc) -> list[TeamItem]:
         return [
             TeamItem(
                 id=t.id,
@@ -76,7 +76,7 @@ class TeamController(Controller):
         ]
 
     @get("/{team_id:str}", guards=[allow(*ALL)], operation_id="getTeam")
-    async def get_team(self, team_id: str, svc: Service) -> Response[TeamSpec]:
+    async def get_team(self, team_id: FromPath[str], svc: Svc) -> Response[TeamSpec]:
         stored = await svc.teams.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
@@ -85,12 +85,12 @@ class TeamController(Controller):
     @put("/{team_id:str}", guards=[allow("ops")], operation_id="putTeam", status_code=200)
     async def put_team(
         self,
-        team_id: str,
-        data: TeamSpec,
+        team_id: FromPath[str],
+        data: JSONBody[TeamSpec],
         request: Request[Any, Any, Any],
-        svc: Service,
-        now: datetime,
-        who: Principal,
+        svc: Svc,
+        now: Now,
+        who: Who,
     ) -> Response[TeamSpec]:
         if not TEAM_ID.match(team_id):
             raise NotFound("team", team_id)
@@ -105,11 +105,11 @@ class TeamController(Controller):
     @delete("/{team_id:str}", guards=[allow("ops")], operation_id="deleteTeam", status_code=204)
     async def delete_team(
         self,
-        team_id: str,
+        team_id: FromPath[str],
         request: Request[Any, Any, Any],
-        svc: Service,
-        now: datetime,
-        who: Principal,
+        svc: Svc,
+        now: Now,
+        who: Who,
     ) -> None:
         stored = await svc.teams.get(team_id)
         if stored is None:
@@ -119,7 +119,7 @@ class TeamController(Controller):
         await svc.teams.put(team_id, None, expected=expected, by=who.sub, at=now)
 
     @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
-    async def revisions(self, team_id: str, svc: Service) -> list[Revision]:
+    async def revisions(self, team_id: FromPath[str], svc: Svc) -> list[Revision]:
         revs = await svc.teams.revisions(team_id)
         if not revs:
             raise NotFound("team", team_id)
@@ -133,10 +133,10 @@ class TeamController(Controller):
     )
     async def calendar(
         self,
-        team_id: str,
-        svc: Service,
-        now: datetime,
-        weeks: Annotated[int, Parameter(ge=1, le=26)] = 4,
+        team_id: FromPath[str],
+        svc: Svc,
+        now: Now,
+        weeks: Annotated[int, QueryParameter(ge=1, le=26)] = 4,
     ) -> Response[bytes]:
         schedules = await svc.schedules(now)
         team = schedules.teams.get(team_id)
