@@ -1,6 +1,6 @@
 """Where Redis comes from: `REDIS_URL`, or an embedded Valkey server under FOLLOWSUN_DATA.
 
-The embedded server keeps an append-only file (fsync every second) in the data
+The embedded server keeps an append-only file (fsync on every write) in the data
 directory, so a fresh machine runs everything with no setup and data survives restarts.
 """
 
@@ -25,7 +25,7 @@ class EmbeddedValkey:
             data_dir=self.data_dir,
             persist=True,
             appendonly="yes",
-            appendfsync="everysec",
+            appendfsync="always",
             save="900 1",
         )
 
