@@ -162,24 +162,17 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     print("handover timeline (UTC | leaving team local -> receiving team local):")
     for step in result.handovers:
         leaving = teams[step.from_team]
-        moved = ", ".join(
+        parts = [
             f"{n} to {tid} ({_hm(step.at, teams[tid].spec.timezone)})"
             for tid, n in step.moved.items()
-        )
-        if not moved and not (step.waiting or step.unroutable):
-            moved = "nothing open"
-        extra = "".join(
-            [
-                f", {step.waiting} waiting" if step.waiting else "",
-                f", {step.unroutable} to {leaving.escalates_to or 'ops'}"
-                if step.unroutable
-                else "",
-            ]
-        )
+        ]
+        if step.waiting:
+            parts.append(f"{step.waiting} waiting")
+        if step.unroutable:
+            parts.append(f"{step.unroutable} to {leaving.escalates_to or 'ops'}")
         print(
             f"  {step.at:%a %H:%M}Z  {step.from_team:<12} "
-            f"ends {_hm(step.at, leaving.spec.timezone):<16}"
-            f" {moved}{extra}"
+            f"ends {_hm(step.at, leaving.spec.timezone):<16} {', '.join(parts) or 'nothing open'}"
         )
     print("\ntier-1 coverage over the simulated window:")
     for tag, cov in language_coverage(teams.values(), result.start, result.end).items():

@@ -6,6 +6,7 @@ counter moves, so every process (web workers, RQ workers) routes on the same sch
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -19,11 +20,12 @@ from .domain.index import ShiftIndex
 from .domain.model import Policy, TeamSpec
 from .domain.routing import Decision, route
 from .domain.schedules import Schedules, validate_specs
-from .store import CaseStore, Created, Keys, TeamStore, new_case_id
+from .store import CaseStore, Created, Keys, TeamStore, VersionConflict, new_case_id
 
 __all__ = ["Service"]
 
 _BEFORE, _AFTER = timedelta(days=2), timedelta(days=9)
+RECHECK = 0.5
 
 
 class Service:
@@ -36,9 +38,23 @@ class Service:
         self._rev = -1
         self._schedules: Schedules | None = None
         self._index: ShiftIndex | None = None
+        self._checked = float("-inf")
+        self._loads: dict[str, int] = {}
+        self._loads_at = float("-inf")
+
+    def forget_schedules(self) -> None:
+        """Re-read the teams on the next question (after this process changed one)."""
+        self._checked = float("-inf")
 
     async def schedules(self, now: datetime) -> Schedules:
+        """The validated calendar; the store's revision counter is checked at most every
+        RECHECK seconds (another process's edit shows within that), and at once after an
+        edit made through this process."""
+        tick = time.monotonic()
+        if self._schedules is not None and tick - self._checked < RECHECK:
+            return self._schedules
         rev = await self.teams.revision_counter()
+        self._checked = tick
         if self._schedules is None or rev != self._rev:
             stored = await self.teams.all()
             specs = {tid: (t.spec, f"teams/{tid}") for tid, t in stored.items()}
@@ -54,11 +70,24 @@ class Service:
             idx = self._index = schedules.index(now - _BEFORE, now + _AFTER)
         return idx
 
-    async def route(self, esc: Escalation, now: datetime, **kw: object) -> Decision:
+    async def loads(self, now: datetime) -> dict[str, int]:
+        """Open cases per team, at most RECHECK seconds old: load only breaks near-ties in
+        routing, so intake need not pay a round trip for it."""
+        tick = time.monotonic()
+        if tick - self._loads_at >= RECHECK:
+            schedules = await self.schedules(now)
+            self._loads = await self.cases.team_loads(list(schedules.teams))
+            self._loads_at = tick
+        return self._loads
+
+    async def route(
+        self, esc: Escalation, now: datetime, loads: dict[str, int] | None = None, **kw: object
+    ) -> Decision:
         esc.check()
         schedules = await self.schedules(now)
         index = await self.index(now)
-        loads = await self.cases.team_loads(list(schedules.teams))
+        if loads is None:
+            loads = await self.loads(now)
         return route(
             esc, now=now, teams=schedules.teams, index=index, policy=self.policy, loads=loads, **kw
         )  # type: ignore[arg-type]
@@ -69,18 +98,20 @@ class Service:
             raise InputError("source", "required at intake (it makes retries safe)")
         if not esc.external_id:
             raise InputError("external_id", "required at intake (it makes retries safe)")
-        existing = await self.cases.id_for(esc.source, esc.external_id)
-        if existing:
-            case = await self.cases.get(existing)
-            if case is not None:
-                return case, False
         decision = await self.route(esc, now)
-        case, event = open_case(
-            new_case_id(now), esc, decision, now=now, policy=self.policy, actor=actor
-        )
-        result = await self.cases.create(
-            case, event, source=esc.source, external_id=esc.external_id
-        )
+        for _ in range(3):  # a fresh id on the (astronomically rare) clash with an existing one
+            case, event = open_case(
+                new_case_id(now), esc, decision, now=now, policy=self.policy, actor=actor
+            )
+            try:
+                result = await self.cases.create(
+                    case, event, source=esc.source, external_id=esc.external_id
+                )
+            except VersionConflict:
+                continue
+            break
+        else:
+            raise VersionConflict(case.id, 0, 1)
         if isinstance(result, Created):
             return result.case, True
         first = await self.cases.get(result.case_id)

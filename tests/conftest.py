@@ -127,8 +127,9 @@ async def api(redis_url: str, key_prefix: str, clock: Clock) -> AsyncIterator[An
     from router.settings import Settings
     from router.store import Keys, TeamStore
 
-    settings = Settings(redis_url=redis_url, key_prefix=key_prefix, secret=SECRET,
-                        schedules=SCHEDULES)
+    settings = Settings(
+        redis_url=redis_url, key_prefix=key_prefix, secret=SECRET, schedules=SCHEDULES
+    )
     seed = Redis.from_url(redis_url)
     await TeamStore(seed, Keys(key_prefix)).load(read_team_specs(SCHEDULES), by="test", at=API_NOW)
     await seed.aclose()

@@ -18,23 +18,43 @@ from router.schedule_files import read_policy, read_team_specs
 from router.store import CaseStore, Keys, TeamStore, VersionConflict, new_case_id
 from router.store.server import EmbeddedValkey
 
-BODY = {"source": "zendesk", "external_id": "dup-1", "impact": "medium", "urgency": "high",
-        "skill": "billing", "customer": {"id": "c9", "locale": "de-DE", "accepts": ["en"]}}
+BODY = {
+    "source": "zendesk",
+    "external_id": "dup-1",
+    "impact": "medium",
+    "urgency": "high",
+    "skill": "billing",
+    "customer": {"id": "c9", "locale": "de-DE", "accepts": ["en"]},
+}
 
 
 def _case(policy, case_id: str | None = None) -> tuple[lifecycle.Case, lifecycle.CaseEvent]:
-    esc = Escalation(customer=Customer(id="c1", locale="en"), priority="P3", source="s",
-                     external_id=case_id or "x")
-    decision = Decision(action="assign", priority="P3", tier=1, team="dub-l1", language="en",
-                        language_match="exact", ack_due=API_NOW + timedelta(hours=4), at=API_NOW)
-    return lifecycle.open_case(case_id or new_case_id(API_NOW), esc, decision, now=API_NOW,
-                               policy=policy)
+    esc = Escalation(
+        customer=Customer(id="c1", locale="en"),
+        priority="P3",
+        source="s",
+        external_id=case_id or "x",
+    )
+    decision = Decision(
+        action="assign",
+        priority="P3",
+        tier=1,
+        team="dub-l1",
+        language="en",
+        language_match="exact",
+        ack_due=API_NOW + timedelta(hours=4),
+        at=API_NOW,
+    )
+    return lifecycle.open_case(
+        case_id or new_case_id(API_NOW), esc, decision, now=API_NOW, policy=policy
+    )
 
 
 async def test_fifty_concurrent_intakes_make_one_case(api, redis_url, key_prefix) -> None:
     """50 concurrent posts with the same (source, external_id) store exactly one case."""
     responses = await asyncio.gather(
-        *(api.post("/v1/escalations", json=BODY, headers=token("intake")) for _ in range(50)))
+        *(api.post("/v1/escalations", json=BODY, headers=token("intake")) for _ in range(50))
+    )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] * 49 + [201]
     assert len({r.json()["id"] for r in responses}) == 1
@@ -51,9 +71,12 @@ async def test_twenty_concurrent_puts_one_wins(api) -> None:
     etag = got.headers["etag"]
     doc = got.json()
     bodies = [{**doc, "capacity": 10 + i} for i in range(20)]
-    responses = await asyncio.gather(*(
-        api.put("/v1/teams/ams-l1", json=b, headers={**token("ops"), "If-Match": etag})
-        for b in bodies))
+    responses = await asyncio.gather(
+        *(
+            api.put("/v1/teams/ams-l1", json=b, headers={**token("ops"), "If-Match": etag})
+            for b in bodies
+        )
+    )
     codes = sorted(r.status_code for r in responses)
     assert codes == [200] + [412] * 19
     winner = next(r for r in responses if r.status_code == 200).json()
@@ -90,8 +113,7 @@ async def test_moving_a_case_moves_its_indexes(redis_url, key_prefix) -> None:
     case, event = _case(policy)
     await store.create(case, event, source="s", external_id="y")
     target = msgspec.structs.replace(case.decision, team="nyc-l1")
-    moved, ev = lifecycle.move(case, target, "handed_over", now=API_NOW, actor="job",
-                               policy=policy)
+    moved, ev = lifecycle.move(case, target, "handed_over", now=API_NOW, actor="job", policy=policy)
     await store.commit(case, moved, [ev])
     assert await store.open_ids("dub-l1") == []
     assert await store.open_ids("nyc-l1") == [case.id]

@@ -98,6 +98,7 @@ class TeamController(Controller):
         expected = _expected(request, stored is not None)
         await svc.check_team(team_id, data, now)
         version = await svc.teams.put(team_id, data, expected=expected, by=who.sub, at=now)
+        svc.forget_schedules()
         return Response(
             data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
         )
@@ -117,6 +118,7 @@ class TeamController(Controller):
         expected = _expected(request, True)
         await svc.check_team(team_id, None, now)
         await svc.teams.put(team_id, None, expected=expected, by=who.sub, at=now)
+        svc.forget_schedules()
 
     @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
     async def revisions(self, team_id: FromPath[str], svc: Svc) -> list[Revision]:

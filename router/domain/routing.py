@@ -178,6 +178,8 @@ def route(
     )
 
     def wait(s: Shift, why: str) -> Decision:
+        """The target stands when the team comes on before it; past it, the team gets the
+        full target from its start (nobody can acknowledge before anybody is there)."""
         reasons.append(why)
         level, lang = fits[s.team]
         return decision(
@@ -186,7 +188,7 @@ def route(
             language=lang.tag,
             language_match=level.name,
             starts_at=s.start,
-            ack_due=s.start + ack,
+            ack_due=now + ack if s.start <= now + ack else s.start + ack,
         )
 
     if priority in ("P1", "P2"):

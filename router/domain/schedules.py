@@ -41,15 +41,8 @@ def validate_specs(
     warnings: bool = True,
 ) -> Schedules:
     """Validate team specs (id -> (spec, source)) together; raise with every error found."""
-    problems: list[Problem] = []
-    teams: dict[str, Team] = {}
+    teams, problems = _validate_teams(specs)
     sources = {tid: src for tid, (_, src) in specs.items()}
-    for tid, (spec, source) in sorted(specs.items()):
-        try:
-            teams[tid] = team_from_spec(tid, spec, source)
-        except ScheduleError as err:
-            problems.extend(err.problems)
-    problems.extend(check_team_links(teams, sources))
     if any(p.severity == "error" for p in problems):
         raise ScheduleError(problems)
     if not warnings:
@@ -68,6 +61,20 @@ def validate_specs(
         found.extend(dst_warnings(team, sources[tid], now))
     found.extend(language_gaps(teams.values(), now, now + timedelta(days=28)))
     return Schedules(teams=teams, policy=policy, warnings=found)
+
+
+def _validate_teams(
+    specs: Mapping[str, tuple[TeamSpec, str]],
+) -> tuple[dict[str, Team], list[Problem]]:
+    problems: list[Problem] = []
+    teams: dict[str, Team] = {}
+    for tid, (spec, source) in sorted(specs.items()):
+        try:
+            teams[tid] = team_from_spec(tid, spec, source)
+        except ScheduleError as err:
+            problems.extend(err.problems)
+    problems.extend(check_team_links(teams, {tid: src for tid, (_, src) in specs.items()}))
+    return teams, problems
 
 
 def load_schedules(
@@ -91,12 +98,13 @@ def load_schedules(
             specs[tid] = (decode_team(tid, text, source), source)
         except ScheduleError as err:
             problems.extend(err.problems)
-    if policy is not None:
-        try:
-            schedules = validate_specs(specs, policy, now=now)
-        except ScheduleError as err:
-            problems.extend(err.problems)
-        else:
-            if not problems:
-                return schedules
-    raise ScheduleError(problems)
+    if policy is None:
+        problems.extend(_validate_teams(specs)[1])
+        raise ScheduleError(problems)
+    try:
+        schedules = validate_specs(specs, policy, now=now)
+    except ScheduleError as err:
+        problems.extend(err.problems)
+    if problems:
+        raise ScheduleError(problems)
+    return schedules

@@ -7,6 +7,7 @@ operator fixes a file in one pass rather than one error per run.
 
 from __future__ import annotations
 
+import difflib
 import re
 import tomllib
 from collections.abc import Mapping
@@ -19,8 +20,8 @@ import msgspec
 
 from .errors import InputError, Problem, ScheduleError
 from .language import Lang, parse_lang
-from .model import DAYS, Override, Policy, Rule, Slot, Team, TeamSpec
-from .shifts import expand, nominal_length
+from .model import DAYS, Override, Policy, Rule, ShiftRule, Slot, Team, TeamSpec
+from .shifts import expand, nominal_length, shift_of_slot
 from .timeline import parse_zone
 
 __all__ = [
@@ -38,13 +39,20 @@ _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
 _WEEK = 7 * 24 * 60
 
 
-def _located(source: str, err: msgspec.ValidationError) -> Problem:
+def _located(source: str, err: msgspec.ValidationError, prefix: str = "") -> Problem:
     """msgspec says "... - at `$.shifts[0].from`"; we say `shifts[0].from: ...`."""
     text = str(err)
     path = ""
     if " - at `$" in text:
         text, _, where = text.rpartition(" - at `$")
         path = where.rstrip("`").lstrip(".")
+    if prefix:
+        path = f"{prefix}.{path}" if path and not path.startswith("[") else f"{prefix}{path}"
+    if text.startswith("Invalid enum value") and re.search(r"days\[\d+\]$", path):
+        day = text.removeprefix("Invalid enum value").strip()
+        return Problem(
+            source=source, path=path, message=f"{day} is not a day (mon tue wed thu fri sat sun)"
+        )
     unknown = re.match(r"Object contains unknown field `(.+)`", text)
     if unknown:
         field = unknown.group(1)
@@ -79,10 +87,71 @@ def decode_team(team_id: str, text: str | bytes, source: str) -> TeamSpec:
 
 
 def convert_team(team_id: str, data: Any, source: str) -> TeamSpec:
-    try:
-        return msgspec.convert(data, TeamSpec)
-    except msgspec.ValidationError as err:
-        raise ScheduleError([_located(source, err)]) from None
+    """Decode strictly, but report every structural problem of the document, not the first."""
+    if not isinstance(data, dict):
+        data = {"": data}
+    problems: list[Problem] = []
+    parts: dict[str, list[Any]] = {}
+    for name, type_ in (("shifts", ShiftRule), ("overrides", Override)):
+        items = data.get(name, [])
+        if not isinstance(items, list):
+            continue
+        parts[name] = []
+        for i, item in enumerate(items):
+            value, found = _convert_all(item, type_, source, f"{name}[{i}]")
+            problems += found
+            if found and isinstance(item, dict) and isinstance(item.get("start"), str):
+                # the times are checked later for a valid item; say it now for a broken one
+                _times(source, f"{name}[{i}]", item.get("start"), item.get("end"), problems)
+            parts[name].append(value)
+    top = {k: ([] if k in parts else v) for k, v in data.items()}
+    spec, found = _convert_all(top, TeamSpec, source, "")
+    problems += found
+    if problems or spec is None:
+        raise ScheduleError(problems)
+    return msgspec.structs.replace(spec, **parts)
+
+
+def _convert_all(
+    data: Any, type_: type[Any], source: str, prefix: str
+) -> tuple[Any, list[Problem]]:
+    """msgspec stops at the first error; drop the offending key and go on to find the rest."""
+    problems: list[Problem] = []
+    if not isinstance(data, dict):
+        try:
+            return msgspec.convert(data, type_), []
+        except msgspec.ValidationError as err:
+            return None, [_located(source, err, prefix)]
+    data = dict(data)
+    dropped: set[str] = set()
+    suggested: set[str] = set()
+    fields = [f.encode_name for f in msgspec.structs.fields(type_)]
+    for _ in range(len(data) + 1):
+        try:
+            value = msgspec.convert(data, type_)
+        except msgspec.ValidationError as err:
+            problem = _located(source, err, prefix)
+            rel = problem.path[len(prefix) :].lstrip(".") if prefix else problem.path
+            key = re.split(r"[.\[]", rel, maxsplit=1)[0]
+            if problem.message == "required field is missing" and (
+                key in dropped or key in suggested
+            ):
+                break
+            if problem.message.startswith("unknown field") and rel == key:
+                close = difflib.get_close_matches(key, fields, n=1)
+                if close:
+                    suggested.add(close[0])
+                    problem = msgspec.structs.replace(
+                        problem, message=f'unknown field (did you mean "{close[0]}"?)'
+                    )
+            problems.append(problem)
+            if key not in data:
+                break
+            del data[key]
+            dropped.add(key)
+        else:
+            return (None if problems else value), problems
+    return None, problems
 
 
 def decode_policy(text: str | bytes, source: str = "policy.toml") -> Policy:
@@ -405,22 +474,24 @@ def check_team_links(teams: Mapping[str, Team], sources: Mapping[str, str]) -> l
 
 
 def dst_warnings(team: Team, source: str, now: datetime, days: int = 366) -> list[Problem]:
-    """Shifts in the coming year whose real length differs from the rota (DST nights)."""
+    """Shifts in the coming year whose real length differs from the rota (DST nights),
+    including one swallowed whole by a spring-forward gap (it lasts 0h00)."""
     problems = []
-    for shift in expand(team, now, now + timedelta(days=days)):
-        slot = next((s for s in team.slots(shift.day) if s.source == shift.source), None)
-        if slot is None:
-            continue
-        nominal = nominal_length(slot.start, slot.end)
-        real = shift.length()
-        if real != nominal:
+    first = now.astimezone(team.zone).date()
+    for offset in range(days):
+        day = first + timedelta(days=offset)
+        for slot in team.slots(day):
+            real = shift_of_slot(team, day, slot).length()
+            nominal = nominal_length(slot.start, slot.end)
+            if real == nominal:
+                continue
             problems.append(
                 Problem(
                     source=source,
-                    path=shift.source,
+                    path=slot.source,
                     severity="warning",
                     message=(
-                        f"on {shift.day} ({DAYS[shift.day.weekday()]}) the "
+                        f"on {day} ({DAYS[day.weekday()]}) the "
                         f"{slot.start:%H:%M}–{slot.end:%H:%M} shift lasts {_hm(real)} instead of "
                         f"{_hm(nominal)} (DST change in {team.spec.timezone})"
                     ),

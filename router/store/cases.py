@@ -48,6 +48,12 @@ end
 return {1, ARGV[2]}
 """
 
+_PREPARE = """
+local out = {redis.call('GET', KEYS[1]) or '0'}
+for i = 2, #KEYS do out[i] = redis.call('SCARD', KEYS[i]) end
+return out
+"""
+
 _HELD = ("assigned", "acknowledged")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -69,10 +75,10 @@ class Existing(msgspec.Struct, frozen=True):
 
 
 def new_case_id(now: datetime) -> str:
-    """Sortable by creation time, readable over the phone: `C-0KX3F9-7QM2`."""
+    """Sortable by creation time, readable over the phone: `C-1M83T4CM0-7HYF2Q`."""
     ms = int(now.timestamp() * 1000)
     head = "".join(_ALPHABET[(ms >> s) & 31] for s in range(40, -1, -5))
-    tail = "".join(secrets.choice(_ALPHABET) for _ in range(4))
+    tail = "".join(secrets.choice(_ALPHABET) for _ in range(6))
     return f"C-{head[:5]}{head[5:]}-{tail}"
 
 
@@ -80,6 +86,7 @@ class CaseStore:
     def __init__(self, redis: Redis, keys: Keys) -> None:
         self.redis, self.keys = redis, keys
         self._commit = redis.register_script(_COMMIT)
+        self._prepare = redis.register_script(_PREPARE)
 
     def _index_ops(self, old: Case | None, new: Case) -> list[tuple[str, str, str]]:
         k = self.keys
@@ -197,10 +204,9 @@ class CaseStore:
         return sorted(m.decode() for m in await self.redis.smembers(self.keys.team_open(team_id)))
 
     async def team_loads(self, team_ids: Sequence[str]) -> dict[str, int]:
-        pipe = self.redis.pipeline(transaction=False)
-        for tid in team_ids:
-            pipe.scard(self.keys.team_open(tid))
-        return dict(zip(team_ids, await pipe.execute(), strict=True))
+        """Open cases per team, in one round trip."""
+        out = await self._prepare(keys=[self.keys.teams_rev, *map(self.keys.team_open, team_ids)])
+        return dict(zip(team_ids, out[1:], strict=True))
 
     async def page(
         self,
@@ -229,8 +235,11 @@ class CaseStore:
             key = indexes[0] if indexes else k.cases
             total = await self.redis.zcard(key)
             if after:
+                # members with equal scores sort by id, so what follows the cursor is
+                # everything at its score plus `limit` more
+                ties = await self.redis.zcount(key, after[0], after[0])
                 members = await self.redis.zrangebyscore(
-                    key, after[0], "+inf", start=0, num=limit + 100, withscores=True
+                    key, after[0], "+inf", start=0, num=limit + 1 + ties, withscores=True
                 )
             else:
                 members = await self.redis.zrange(key, 0, limit, withscores=True)

@@ -1,0 +1,262 @@
+"""Intake throughput: POST /v1/escalations (route + atomic Redis write) vs a bare endpoint.
+
+A real server process (uvicorn, one worker) serves the real app plus one bare endpoint
+that decodes the same body and answers 201. A load generator in another process drives
+both over loopback with keep-alive connections: first closed-loop for peak requests/s,
+then open-loop at half the peak for latency. Last line: `ratio: X` (escalations / bare).
+
+    .venv/bin/python bench/intake.py [--seconds 5] [--connections 32]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+from litestar import Litestar, post  # noqa: E402
+from litestar.params import JSONBody  # noqa: E402
+
+from router.domain.escalation import Escalation  # noqa: E402
+
+
+@post("/bench/bare", status_code=201, sync_to_thread=False)
+def bare(data: JSONBody[Escalation]) -> Escalation:
+    """The baseline: same server, same body decoding, no routing and no store."""
+    return data
+
+
+def app_factory() -> Litestar:
+    """The real app, plus the bare baseline endpoint registered on it (run by uvicorn)."""
+    from router.api import create_app
+    from router.settings import Settings
+
+    app = create_app(Settings.from_env())
+    app.register(bare)
+    return app
+
+
+def body(n: int, run: str) -> bytes:
+    langs = ["en", "de-DE", "nl", "fr-FR", "es", "pt-BR", "ja-JP", "zh-CN", "ar", "cs", "sv", "da"]
+    return json.dumps(
+        {
+            "source": "bench",
+            "external_id": f"{run}-{n}",
+            "impact": "medium",
+            "urgency": "high",
+            "skill": "billing",
+            "summary": "Invoice totals do not match the order",
+            "customer": {
+                "id": f"cust-{n}",
+                "locale": langs[n % len(langs)],
+                "accepts": ["en"],
+                "timezone": "Europe/Amsterdam",
+            },
+            "steps_taken": ["checked the order", "re-sent the invoice"],
+        }
+    ).encode()
+
+
+def _request(path: str, payload: bytes, auth: str) -> bytes:
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {auth}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(payload)}\r\n\r\n"
+    ).encode() + payload
+
+
+async def _read_response(reader: asyncio.StreamReader) -> int:
+    head = await reader.readuntil(b"\r\n\r\n")
+    status = int(head.split(b" ", 2)[1])
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":")[1])
+    await reader.readexactly(length)
+    return status
+
+
+async def _drive(
+    port: int, path: str, auth: str, run: str, conns: int, seconds: float, rate: float | None
+) -> dict[str, object]:
+    """Closed loop (rate=None) or open loop at `rate` requests/s spread over the connections."""
+    latencies: list[float] = []
+    statuses: dict[int, int] = {}
+    counter = 0
+    deadline = time.perf_counter() + seconds
+    start_at = time.perf_counter()
+
+    async def worker(i: int) -> None:
+        nonlocal counter
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        sent = 0
+        while True:
+            now = time.perf_counter()
+            if now >= deadline:
+                break
+            if rate:
+                due = start_at + (sent * conns + i) / rate
+                if due > now:
+                    await asyncio.sleep(due - now)
+                if due >= deadline:
+                    break
+            n = counter
+            counter += 1
+            t0 = time.perf_counter()
+            writer.write(_request(path, body(n, run), auth))
+            status = await _read_response(reader)
+            latencies.append(time.perf_counter() - t0)
+            statuses[status] = statuses.get(status, 0) + 1
+            sent += 1
+        writer.close()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(conns)))
+    elapsed = time.perf_counter() - t0
+    latencies.sort()
+    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {
+        "rps": len(latencies) / elapsed,
+        "n": len(latencies),
+        "p50": q[49] * 1e3,
+        "p99": q[98] * 1e3,
+        "statuses": statuses,
+    }
+
+
+def _load(queue: mp.Queue, *args: object) -> None:
+    queue.put(asyncio.run(_drive(*args)))  # type: ignore[arg-type]
+
+
+def load(*args: object) -> dict[str, object]:
+    """Run the load generator in its own process (it must not share the server's core)."""
+    queue: mp.Queue = mp.Queue()
+    proc = mp.Process(target=_load, args=(queue, *args))
+    proc.start()
+    result = queue.get()
+    proc.join()
+    return result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--connections", type=int, default=32)
+    args = parser.parse_args()
+
+    from router.api.auth import make_token
+    from router.runtime import ensure_redis
+    from router.settings import Settings
+
+    data = Path(tempfile.mkdtemp(prefix="followsun-bench-"))
+    settings, server = ensure_redis(Settings(data=data, secret="bench-secret-" + "x" * 32))
+    env = {
+        **os.environ,
+        "REDIS_URL": settings.redis_url or "",
+        "FOLLOWSUN_SECRET": settings.secret,
+        "FOLLOWSUN_KEY_PREFIX": f"bench{int(time.time())}",
+        "FOLLOWSUN_SCHEDULES": str(ROOT / "schedules"),
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "router.cli", "schedules", "load", str(ROOT / "schedules")],
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    web = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "bench.intake:app_factory",
+            "--factory",
+            "--port",
+            str(port),
+            "--workers",
+            "1",
+            "--log-level",
+            "warning",
+            "--no-access-log",
+        ],
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+                break
+            except OSError:
+                time.sleep(0.1)
+        auth = make_token(settings.secret, "intake")
+        redis_kind = (
+            "REDIS_URL" if os.environ.get("REDIS_URL") else "embedded Valkey, AOF fsync always"
+        )
+        print(
+            f"server: uvicorn, 1 worker; store: {redis_kind}; {args.connections} connections, "
+            f"{args.seconds:.0f} s per phase"
+        )
+        load(port, "/bench/bare", auth, "warm", 8, 1.0, None)
+        load(port, "/v1/escalations", auth, "warm", 8, 1.0, None)
+        bare = load(port, "/bench/bare", auth, "bare", args.connections, args.seconds, None)
+        esc = load(port, "/v1/escalations", auth, "esc", args.connections, args.seconds, None)
+        bare_half = load(
+            port,
+            "/bench/bare",
+            auth,
+            "bare2",
+            args.connections,
+            args.seconds,
+            float(bare["rps"]) / 2,
+        )  # type: ignore[arg-type]
+        esc_half = load(
+            port,
+            "/v1/escalations",
+            auth,
+            "esc2",
+            args.connections,
+            args.seconds,
+            float(esc["rps"]) / 2,
+        )  # type: ignore[arg-type]
+        for name, peak, half in (
+            ("bare endpoint", bare, bare_half),
+            ("POST /v1/escalations", esc, esc_half),
+        ):
+            print(
+                f"{name:<22} peak {peak['rps']:8.0f} req/s  p50 {peak['p50']:6.2f} ms  "
+                f"p99 {peak['p99']:6.2f} ms  | at half peak: p50 {half['p50']:5.2f} ms  "
+                f"p99 {half['p99']:5.2f} ms  statuses {peak['statuses']}"
+            )
+        ratio = float(esc["rps"]) / float(bare["rps"])  # type: ignore[arg-type]
+        print(
+            f"target ratio >= 0.5: {'met' if ratio >= 0.5 else 'MISSED'}; "
+            f"target p99 < 10 ms at half peak: {'met' if float(esc_half['p99']) < 10 else 'MISSED'}"
+        )  # type: ignore[arg-type]
+        print(f"ratio: {ratio:.2f}")
+        bad = {k: v for k, v in esc["statuses"].items() if k != 201}  # type: ignore[union-attr]
+        return 1 if bad else 0
+    finally:
+        web.terminate()
+        web.wait(timeout=10)
+        if server is not None:
+            server.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
