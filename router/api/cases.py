@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from ..domain import case as lifecycle
 from ..domain.errors import InputError
 from ..domain.escalation import Escalation
+from ..domain.language import parse_lang
 from ..domain.routing import Decision
 from . import metrics
 from .auth import allow
@@ -107,6 +108,8 @@ class CaseController(Controller):
             if team not in (None, who.team):
                 raise PermissionDeniedException("agents list their own team's cases")
             team = who.team
+        if language is not None:
+            language = parse_lang(language, "language").tag
         if status is not None and status not in lifecycle.OPEN | {"resolved", "closed"}:
             raise InputError("status", f'"{status}" is not a case status')
         items, total, nxt = await svc.cases.page(

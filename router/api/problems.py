@@ -53,9 +53,15 @@ def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respon
     errors = []
     for item in exc.extra if isinstance(exc.extra, list) else []:
         message = str(item.get("message", "")) if isinstance(item, dict) else str(item)
+        key = str(item.get("key") or "") if isinstance(item, dict) else ""
         field, reason = _field_of(message)
-        if not field and isinstance(item, dict) and item.get("key"):
-            field = str(item["key"])
+        if key == "data":  # Litestar's name for the body itself
+            if not field:  # missing or unreadable
+                field, reason = "body", "a JSON object is required"
+        elif key and field and not field.startswith(key):
+            field = f"{key}.{field}"  # a field named inside the object at `key`
+        elif key and not field:
+            field = key
         errors.append({"field": field or "body", "reason": reason})
     if not errors:
         field, reason = _field_of(str(exc.detail))
@@ -71,7 +77,10 @@ def on_validation(_: Request[Any, Any, Any], exc: ValidationException) -> Respon
 
 
 def on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
-    return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail))
+    extra: dict[str, Any] = {}
+    if exc.status_code in (400, 413, 415):  # about the body as a whole
+        extra = {"field": "body", "errors": [{"field": "body", "reason": str(exc.detail)}]}
+    return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), **extra)
 
 
 def on_domain(_: Request[Any, Any, Any], exc: FollowsunError) -> Response[Any]:

@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from ..domain.model import TeamSpec
 from ..domain.shifts import expand
 from ..domain.validation import TEAM_ID
-from ..store.teams import Revision
+from ..store.teams import NEVER, Revision
 from .auth import allow
 from .cases import _DEPS
 from .deps import Now, Svc, Who
@@ -42,15 +42,13 @@ def _expected(request: Request[Any, Any, Any], exists: bool) -> int:
     """The version the client edits: from If-Match, or 0 with If-None-Match: * (create)."""
     match = request.headers.get("if-match")
     if match is None:
-        if not exists and request.headers.get("if-none-match", "").strip() == "*":
-            return 0
+        if request.headers.get("if-none-match", "").strip() == "*":
+            return NEVER if exists else 0  # RFC 9110: * fails when the resource exists
         raise PreconditionRequired(
             "send If-Match with the ETag of the team you edited (If-None-Match: * to create)"
         )
     tag = match.strip().removeprefix("W/").strip('"')
-    if not tag.isdigit():
-        return -1  # never matches: answers 412
-    return int(tag)
+    return int(tag) if tag.isdigit() and int(tag) > 0 else NEVER
 
 
 class TeamController(Controller):
@@ -166,6 +164,6 @@ class TeamController(Controller):
             cal.add_component(ev)
         return Response(
             cal.to_ical(),
-            media_type="text/calendar; charset=utf-8",
+            media_type="text/calendar",
             headers={"Content-Disposition": f'inline; filename="{team.id}.ics"'},
         )

@@ -76,6 +76,10 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     skill: str | None = None
     notes: list[Note] = []
     resolution: str = ""
+    handovers: int = 0
+    last_handover_at: datetime | None = None
+    update_reminders: int = 0
+    resolve_overdue_notified: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -85,12 +89,12 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
         """The earliest deadline still ahead of the case (for the deadline index)."""
         if not self.is_open:
             return None
-        due = [self.resolve_due]
-        if self.status != "acknowledged" and self.ack_due is not None:
+        due = [] if self.resolve_overdue_notified else [self.resolve_due]
+        if self.status == "assigned" and self.ack_due is not None:
             due.append(self.ack_due)
         if self.update_due is not None:
             due.append(self.update_due)
-        return min(due)
+        return min(due) if due else None
 
 
 class CaseEvent(msgspec.Struct, frozen=True, kw_only=True):

@@ -23,12 +23,16 @@ __all__ = ["Revision", "StaleTeam", "StoredTeam", "TeamStore"]
 
 _PUT = """
 local cur = tonumber(redis.call('HGET', KEYS[1], 'v') or '0')
+local exists = redis.call('HEXISTS', KEYS[1], 'doc') == 1
 local expected = tonumber(ARGV[1])
-if expected >= 0 and cur ~= expected then return {0, cur} end
+if expected == 0 and exists then return {0, cur} end
+if expected > 0 and (cur ~= expected or not exists) then return {0, cur} end
+if expected < -1 then return {0, cur} end
 local v = cur + 1
 if ARGV[2] == '' then
-  if cur == 0 then return {0, 0} end
-  redis.call('DEL', KEYS[1])
+  if not exists then return {0, cur} end
+  redis.call('HDEL', KEYS[1], 'doc')
+  redis.call('HSET', KEYS[1], 'v', v)
   redis.call('SREM', KEYS[2], ARGV[5])
 else
   redis.call('HSET', KEYS[1], 'v', v, 'doc', ARGV[2])
@@ -39,6 +43,9 @@ redis.call('XADD', KEYS[4], '*', 'v', v, 'by', ARGV[3], 'at', ARGV[4],
            'doc', ARGV[2], 'note', ARGV[6])
 return {1, v}
 """
+
+
+NEVER = -2  # an If-Match that cannot match anything (not an ETag we gave out)
 
 
 class StaleTeam(FollowsunError):
@@ -79,7 +86,9 @@ class TeamStore:
         note: str = "",
     ) -> int:
         """Write (or with spec=None delete) a team. expected=None: whatever is stored; 0: must
-        not exist yet. Returns the new version; raises StaleTeam on a lost race."""
+        not exist now; N: must be at version N; NEVER: refuse. Versions only grow, also
+        across a delete, so an old ETag can never match a re-created team. Returns the new
+        version; raises StaleTeam on a lost race."""
         k = self.keys
         result = await self._put(
             keys=[k.team(team_id), k.teams, k.teams_rev, k.team_revisions(team_id)],
