@@ -259,6 +259,21 @@ def _duration(text: str) -> timedelta:
         raise _Usage(f'--ttl: "{text}" is not a duration (90m, 12h, 7d)') from None
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    import os
+
+    from .jobs.worker import run
+
+    settings, server = _store_settings()
+    os.environ["REDIS_URL"] = settings.redis_url or ""
+    try:
+        run(burst=args.burst, cron=not args.no_cron)
+    finally:
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import os
 
@@ -322,6 +337,7 @@ def cmd_up(args: argparse.Namespace) -> int:
             print(f"loaded {loaded} team(s) from {settings.schedules}/ into the empty store")
         cmd = [sys.executable, "-m", "router.cli", "serve", "--port", str(args.port)]
         children.append(subprocess.Popen(cmd, env=env))
+        children.append(subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env))
         base = f"http://127.0.0.1:{args.port}"
         for _ in range(100):
             try:
@@ -419,7 +435,12 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--workers", type=int, default=1)
     sv.set_defaults(func=cmd_serve)
 
-    up = sub.add_parser("up", help="everything on one machine: store, web, schedules")
+    w = sub.add_parser("worker", help="run the RQ worker (handovers, deadlines, catch-up)")
+    w.add_argument("--burst", action="store_true", help="stop when the queue is empty")
+    w.add_argument("--no-cron", action="store_true", help="no periodic jobs (tests)")
+    w.set_defaults(func=cmd_worker)
+
+    up = sub.add_parser("up", help="everything on one machine: store, web, worker, schedules")
     up.add_argument("--port", type=int, default=8000)
     up.set_defaults(func=cmd_up)
     return p

@@ -29,8 +29,9 @@ RECHECK = 0.5
 
 
 class Service:
-    def __init__(self, redis: Redis, policy: Policy, *, prefix: str = "fs") -> None:
+    def __init__(self, redis: Redis, policy: Policy, *, prefix: str = "fs", url: str = "") -> None:
         self.redis = redis
+        self.url = url  # for the synchronous clients RQ needs
         self.policy = policy
         self.keys = Keys(prefix)
         self.cases = CaseStore(redis, self.keys)

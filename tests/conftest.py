@@ -85,6 +85,7 @@ def key_prefix(redis_url: str) -> Iterator[str]:
     yield prefix
     client = redis_sync.Redis.from_url(redis_url)
     keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+    keys += list(client.scan_iter(f"rq:*{prefix}*", count=1000))  # its RQ queue and jobs
     if keys:
         client.delete(*keys)
     client.close()

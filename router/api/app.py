@@ -57,7 +57,9 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         client = redis or Redis.from_url(settings.redis_url or "", health_check_interval=30)
-        app.state.service = Service(client, policy, prefix=settings.key_prefix)
+        app.state.service = Service(
+            client, policy, prefix=settings.key_prefix, url=settings.redis_url or ""
+        )
         try:
             yield
         finally:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from ..domain import case as lifecycle
 from ..domain.errors import InputError
 from ..domain.escalation import Escalation
+from ..domain.handover import Packet
 from ..domain.language import parse_lang
 from ..domain.routing import Decision
 from . import metrics
@@ -129,6 +130,16 @@ class CaseController(Controller):
     async def events(self, case_id: FromPath[str], svc: Svc, who: Who) -> list[lifecycle.CaseEvent]:
         await case_for(svc, case_id, who)
         return await svc.cases.events(case_id)
+
+    @get(
+        "/{case_id:str}/handovers",
+        guards=[allow("ops", "viewer", "agent")],
+        operation_id="caseHandovers",
+    )
+    async def handovers(self, case_id: FromPath[str], svc: Svc, who: Who) -> list[Packet]:
+        """The handover packets of the case, oldest first."""
+        await case_for(svc, case_id, who)
+        return await svc.cases.handovers(case_id)
 
     async def _act(self, svc: Svc, case_id: FromPath[str], who: Who, step: Any) -> lifecycle.Case:
         case = await case_for(svc, case_id, who)

@@ -8,11 +8,14 @@ from typing import Annotated, Any
 import msgspec
 from icalendar import Calendar, Event
 from litestar import Controller, Request, Response, delete, get, put
+from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from ..domain.handover import Packet
 from ..domain.model import TeamSpec
 from ..domain.shifts import expand
 from ..domain.validation import TEAM_ID
+from ..jobs.planner import plan_after_edit
 from ..store.teams import NEVER, Revision
 from .auth import allow
 from .cases import _DEPS
@@ -97,6 +100,7 @@ class TeamController(Controller):
         await svc.check_team(team_id, data, now)
         version = await svc.teams.put(team_id, data, expected=expected, by=who.sub, at=now)
         svc.forget_schedules()
+        plan_after_edit(svc.keys.prefix, svc.url)
         return Response(
             data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
         )
@@ -117,6 +121,18 @@ class TeamController(Controller):
         await svc.check_team(team_id, None, now)
         await svc.teams.put(team_id, None, expected=expected, by=who.sub, at=now)
         svc.forget_schedules()
+        plan_after_edit(svc.keys.prefix, svc.url)
+
+    @get(
+        "/{team_id:str}/handovers",
+        guards=[allow("ops", "viewer", "agent")],
+        operation_id="teamHandovers",
+    )
+    async def received(self, team_id: FromPath[str], svc: Svc, who: Who) -> list[Packet]:
+        """The handover packets the team received, newest first (an agent: its own team)."""
+        if who.role == "agent" and who.team != team_id:
+            raise PermissionDeniedException("agents read their own team's handovers")
+        return await svc.cases.received(team_id)
 
     @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
     async def revisions(self, team_id: FromPath[str], svc: Svc) -> list[Revision]:

@@ -1,11 +1,12 @@
 """Redis persistence: key schema, atomic case transitions, teams with revisions."""
 
-from .cases import CaseStore, Created, Existing, VersionConflict, new_case_id
+from .cases import CaseStore, Change, Created, Existing, VersionConflict, new_case_id
 from .keys import Keys
 from .teams import StaleTeam, TeamStore
 
 __all__ = [
     "CaseStore",
+    "Change",
     "Created",
     "Existing",
     "Keys",

@@ -13,16 +13,18 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
 
 from ..domain.case import Case, CaseEvent
 from ..domain.errors import FollowsunError, InputError
+from ..domain.handover import Outbox, Packet
 from .codec import decode, encode
 from .keys import Keys
 
-__all__ = ["CaseStore", "Created", "Existing", "VersionConflict", "new_case_id"]
+__all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new_case_id"]
 
 _COMMIT = """
 local cur = redis.call('HGET', KEYS[1], 'v') or '0'
@@ -42,6 +44,7 @@ for _ = 1, tonumber(ARGV[6]) do
   elseif verb == 'zrem' then redis.call('ZREM', key, ARGV[4])
   elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', ARGV[4], 'e', arg)
   elseif verb == 'set' then redis.call('SET', key, arg)
+  elseif verb == 'rpush' then redis.call('RPUSH', key, arg)
   end
   i = i + 3
 end
@@ -64,6 +67,16 @@ class VersionConflict(FollowsunError):
     def __init__(self, case_id: str, expected: int, found: int) -> None:
         super().__init__(f"case {case_id} is at version {found}, not {expected}")
         self.case_id, self.expected, self.found = case_id, expected, found
+
+
+class Change(msgspec.Struct, frozen=True, kw_only=True):
+    """One case moving from `old` to `new`, with what that move writes beside it."""
+
+    old: Case
+    new: Case
+    events: list[CaseEvent]
+    packets: list[Packet] = []
+    outbox: list[Outbox] = []
 
 
 class Created(msgspec.Struct, frozen=True):
@@ -123,34 +136,72 @@ class CaseStore:
                 ops.append(("zadd" if score else "sadd", key, score))
         return ops
 
+    def _ops(
+        self,
+        old: Case | None,
+        new: Case,
+        events: Sequence[CaseEvent],
+        packets: Sequence[Packet],
+        outbox: Sequence[Outbox],
+    ) -> list[tuple[str, str, str | bytes]]:
+        ops: list[tuple[str, str, str | bytes]] = [*self._index_ops(old, new)]
+        for event in events:
+            payload = encode(event)
+            ops.append(("xadd", self.keys.case_events(new.id), payload))
+            ops.append(("xadd", self.keys.events, payload))
+        for packet in packets:
+            payload = encode(packet)
+            ops.append(("rpush", self.keys.case_handovers(new.id), payload))
+            if packet.to_team:
+                ops.append(("xadd", self.keys.team_received(packet.to_team), payload))
+        for message in outbox:
+            payload = encode(message)
+            ops.append(("xadd", self.keys.outbox, payload))
+            if message.audience == "ops":
+                ops.append(("xadd", self.keys.alerts, payload))
+        return ops
+
     async def commit(
         self,
         old: Case | None,
         new: Case,
         events: Sequence[CaseEvent],
         *,
-        extra: Sequence[tuple[str, str, str | bytes]] = (),
+        packets: Sequence[Packet] = (),
+        outbox: Sequence[Outbox] = (),
     ) -> Case:
-        """Write `new` if the stored version is still `old`'s; raise VersionConflict if not."""
-        ops = [*self._index_ops(old, new)]
-        for event in events:
-            payload = encode(event)
-            ops.append(("xadd", self.keys.case_events(new.id), payload))  # type: ignore[arg-type]
-            ops.append(("xadd", self.keys.events, payload))  # type: ignore[arg-type]
-        result = await self._run(new, old.version if old else 0, ops, extra, idem=None)
+        """Write `new` (with its events, packets and messages) if the stored version is still
+        `old`'s; raise VersionConflict if not, having written nothing."""
+        ops = self._ops(old, new, events, packets, outbox)
+        result = await self._run(new, old.version if old else 0, ops, (), idem=None)
         if result[0] == 0:
             raise VersionConflict(new.id, old.version if old else 0, int(result[1]))
         return new
 
+    async def commit_many(self, changes: Sequence[Change]) -> list[bool]:
+        """Many independent commits in one round trip; each is atomic on its own, and the
+        answer says which ones won (False: the case had moved on; nothing was written)."""
+        if not changes:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for ch in changes:
+            ops = self._ops(ch.old, ch.new, ch.events, ch.packets, ch.outbox)
+            keys, argv = self._script_args(ch.new, ch.old.version, ops, (), None)
+            await self._commit(keys=keys, args=argv, client=pipe)
+        return [r[0] == 1 for r in await pipe.execute()]
+
     async def create(
-        self, case: Case, event: CaseEvent, *, source: str, external_id: str
+        self,
+        case: Case,
+        event: CaseEvent,
+        *,
+        source: str,
+        external_id: str,
+        outbox: Sequence[Outbox] = (),
     ) -> Created | Existing:
         """Store a new case unless (source, external_id) was seen: then name the existing case."""
         idem = self.keys.idempotency(source, external_id) if external_id else None
-        ops = [*self._index_ops(None, case)]
-        payload = encode(event)
-        ops.append(("xadd", self.keys.case_events(case.id), payload))  # type: ignore[arg-type]
-        ops.append(("xadd", self.keys.events, payload))  # type: ignore[arg-type]
+        ops = self._ops(None, case, [event], (), outbox)
         result = await self._run(case, 0, ops, (), idem=idem)
         if result[0] == 2:
             return Existing(result[1].decode() if isinstance(result[1], bytes) else result[1])
@@ -158,14 +209,14 @@ class CaseStore:
             raise VersionConflict(case.id, 0, int(result[1]))
         return Created(case)
 
-    async def _run(
+    def _script_args(
         self,
         case: Case,
         expected: int,
         ops: Sequence[tuple[str, str, str | bytes]],
         extra: Sequence[tuple[str, str, str | bytes]],
         idem: str | None,
-    ) -> list:
+    ) -> tuple[list[str], list[str | bytes | int]]:
         keys = [self.keys.case(case.id), idem or self.keys.case(case.id)]
         argv: list[str | bytes | int] = [
             expected,
@@ -178,6 +229,17 @@ class CaseStore:
         for verb, key, arg in (*ops, *extra):
             keys.append(key)
             argv += [verb, len(keys), arg]
+        return keys, argv
+
+    async def _run(
+        self,
+        case: Case,
+        expected: int,
+        ops: Sequence[tuple[str, str, str | bytes]],
+        extra: Sequence[tuple[str, str, str | bytes]],
+        idem: str | None,
+    ) -> list[Any]:
+        keys, argv = self._script_args(case, expected, ops, extra, idem)
         return await self._commit(keys=keys, args=argv)
 
     async def get(self, case_id: str) -> Case | None:
@@ -195,6 +257,23 @@ class CaseStore:
     async def id_for(self, source: str, external_id: str) -> str | None:
         raw = await self.redis.get(self.keys.idempotency(source, external_id))
         return raw.decode() if raw else None
+
+    async def handovers(self, case_id: str) -> list[Packet]:
+        return [
+            decode(p, Packet)
+            for p in await self.redis.lrange(self.keys.case_handovers(case_id), 0, -1)
+        ]
+
+    async def received(self, team_id: str, count: int = 100) -> list[Packet]:
+        """The latest packets a team received, newest first."""
+        entries = await self.redis.xrevrange(self.keys.team_received(team_id), count=count)
+        return [decode(f[b"e"], Packet) for _, f in entries]
+
+    async def outbox(self, count: int = 1000) -> list[Outbox]:
+        return [
+            decode(f[b"e"], Outbox)
+            for _, f in await self.redis.xrange(self.keys.outbox, count=count)
+        ]
 
     async def events(self, case_id: str) -> list[CaseEvent]:
         entries = await self.redis.xrange(self.keys.case_events(case_id))

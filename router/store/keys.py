@@ -85,3 +85,37 @@ class Keys:
     def events(self) -> str:
         """The global audit stream."""
         return self._k("events")
+
+    # handovers, notifications, jobs
+    def case_handovers(self, case_id: str) -> str:
+        """List of the handover packets a case has had, oldest first."""
+        return self._k("case", case_id, "handovers")
+
+    def team_received(self, team_id: str) -> str:
+        """Stream of the handover packets a team received."""
+        return self._k("team", team_id, "received")
+
+    @property
+    def outbox(self) -> str:
+        """Stream of messages to deliver (customer updates, team and ops notifications)."""
+        return self._k("outbox")
+
+    @property
+    def alerts(self) -> str:
+        """Stream of operations alerts (unroutable cases, overdue updates)."""
+        return self._k("alerts")
+
+    @property
+    def pending_handovers(self) -> str:
+        """Set of `team|epoch` handovers started and not yet finished (catch-up reruns them)."""
+        return self._k("handovers", "pending")
+
+    @property
+    def handover_mark(self) -> str:
+        """Epoch seconds up to which every shift end has been handed over."""
+        return self._k("handovers", "mark")
+
+    @property
+    def queue(self) -> str:
+        """The RQ queue name of this deployment (the prefix keeps test runs apart)."""
+        return f"{self.prefix}-jobs"
