@@ -259,6 +259,29 @@ def _duration(text: str) -> timedelta:
         raise _Usage(f'--ttl: "{text}" is not a duration (90m, 12h, 7d)') from None
 
 
+def cmd_catalogs(args: argparse.Namespace) -> int:
+    from .i18n import tools
+
+    if args.action == "extract":
+        pot = tools.extract(Path(args.output) if args.output else None)
+        print(f"wrote {pot}")
+    elif args.action == "update":
+        codes = tools.update(args.locales)
+        print(f"updated {len(codes)} catalog(s): {', '.join(codes)}")
+    elif args.action == "compile":
+        for mo in tools.compile_all():
+            print(f"compiled {mo}")
+    else:
+        problems = tools.check()
+        for problem in problems:
+            print(problem)
+        if problems:
+            print(f"{len(problems)} problem(s)")
+            return 1
+        print("every catalog compiles, is fully translated, and matches the source")
+    return 0
+
+
 def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
@@ -434,6 +457,12 @@ def parser() -> argparse.ArgumentParser:
     sv.add_argument("--port", type=int, default=8000)
     sv.add_argument("--workers", type=int, default=1)
     sv.set_defaults(func=cmd_serve)
+
+    cat = sub.add_parser("catalogs", help="translator workflow for locales/")
+    cat.add_argument("action", choices=["extract", "update", "compile", "check"])
+    cat.add_argument("locales", nargs="*", help="update: new locales to add (e.g. pt_BR)")
+    cat.add_argument("-o", "--output", help="extract: where to write the .pot")
+    cat.set_defaults(func=cmd_catalogs)
 
     w = sub.add_parser("worker", help="run the RQ worker (handovers, deadlines, catch-up)")
     w.add_argument("--burst", action="store_true", help="stop when the queue is empty")
