@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 import msgspec
 
 from .domain.case import Case, IllegalTransition, MoveKind, move
-from .domain.handover import Outbox, customer_update, ops_alert, packet_for, team_message
+from .domain.handover import Outbox, messages_for, ops_alert, packet_for, team_message
 from .domain.routing import Decision, route
 from .domain.schedules import Schedules
 from .service import Service
@@ -37,24 +37,6 @@ class HandoverReport(msgspec.Struct, kw_only=True):
     still_on_shift: bool = False
 
 
-def _messages(before: Case, after: Case, kind: str, at: datetime) -> list[Outbox]:
-    """Who hears about a move: the receiving team, the customer, and ops when nobody could."""
-    out = [
-        team_message(
-            after, kind, after.team, at, from_team=before.team or "", priority=after.priority
-        )
-    ]
-    if after.status == "waiting" and after.decision.starts_at:
-        out.append(
-            customer_update(after, "waiting", at, starts_at=after.decision.starts_at.isoformat())
-        )
-    else:
-        out.append(
-            customer_update(after, kind, at, from_team=before.team or "", to_team=after.team or "")
-        )
-    return out
-
-
 def _change(
     svc: Service,
     case: Case,
@@ -69,7 +51,7 @@ def _change(
     )
     new = msgspec.structs.replace(new, handovers=case.handovers + 1, last_handover_at=at)
     packet = packet_for(case, new, kind=kind, at=at, last_handover=case.last_handover_at)
-    outbox = _messages(case, new, kind, at)
+    outbox = messages_for(case, new, kind, at, svc.region_of(new.team))
     if alert:
         outbox.append(
             ops_alert(

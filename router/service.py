@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from .domain.case import Case, CaseEvent, IllegalTransition, open_case
 from .domain.errors import InputError, Problem, ScheduleError
 from .domain.escalation import Escalation
+from .domain.handover import messages_for
 from .domain.index import ShiftIndex
 from .domain.model import Policy, TeamSpec
 from .domain.routing import Decision, route
@@ -63,6 +64,11 @@ class Service:
             self._rev, self._index = rev, None
         return self._schedules
 
+    def region_of(self, team_id: str | None) -> str:
+        """The region of a team, from the calendar last loaded (for customer messages)."""
+        team = self._schedules.teams.get(team_id or "") if self._schedules else None
+        return team.region if team else ""
+
     async def index(self, now: datetime) -> ShiftIndex:
         """An index covering `now` with days of margin either side (rebuilt as time moves)."""
         schedules = await self.schedules(now)
@@ -104,9 +110,10 @@ class Service:
             case, event = open_case(
                 new_case_id(now), esc, decision, now=now, policy=self.policy, actor=actor
             )
+            outbox = messages_for(None, case, "received", now, self.region_of(case.team))
             try:
                 result = await self.cases.create(
-                    case, event, source=esc.source, external_id=esc.external_id
+                    case, event, source=esc.source, external_id=esc.external_id, outbox=outbox
                 )
             except VersionConflict:
                 continue

@@ -10,7 +10,15 @@ import msgspec
 
 from .case import Case, Note
 
-__all__ = ["Outbox", "Packet", "customer_update", "packet_for", "team_message"]
+__all__ = [
+    "Outbox",
+    "Packet",
+    "customer_update",
+    "messages_for",
+    "ops_alert",
+    "packet_for",
+    "team_message",
+]
 
 
 class CustomerInfo(msgspec.Struct, frozen=True, kw_only=True):
@@ -104,7 +112,16 @@ def team_message(case: Case, event: str, team: str | None, at: datetime, **param
 
 
 def customer_update(case: Case, event: str, at: datetime, **params: str) -> Outbox:
+    """An update for the customer, with what rendering needs as of this version of the case
+    (so a later change to the case cannot alter what this update says)."""
     cust = case.escalation.customer
+    base = {
+        "ref": case.id,
+        "priority": case.priority,
+        "name": cust.name,
+        "due": case.ack_due.isoformat() if case.ack_due else "",
+        "next_update": case.update_due.isoformat() if case.update_due else "",
+    }
     return Outbox(
         key=f"{case.id}:{case.version}:customer:{event}",
         audience="customer",
@@ -114,7 +131,7 @@ def customer_update(case: Case, event: str, at: datetime, **params: str) -> Outb
         team=case.team,
         locale=cust.locale,
         timezone=cust.timezone,
-        params=params,
+        params={**base, **params},
     )
 
 
@@ -128,3 +145,46 @@ def ops_alert(case: Case, event: str, at: datetime, **params: str) -> Outbox:
         team=case.team,
         params=params,
     )
+
+
+_CUSTOMER_EVENT = {  # case event -> customer update it produces
+    "received": "received",
+    "customer_update": "update",
+    "resolved": "resolved",
+    "closed": "closed",
+    "escalated": "escalated",
+    "reassigned": "assigned",
+    "assigned": "assigned",
+    "handed_over": "handed_over",
+}
+_TEAM_EVENT = frozenset({"handed_over", "escalated", "reassigned", "assigned"})
+
+
+def messages_for(
+    before: Case | None, after: Case, event: str, at: datetime, region: str = "", **params: str
+) -> list[Outbox]:
+    """Who hears about a case event: the team that now holds it, the customer (in their
+    language, rendered at delivery), and operations when nobody could take it."""
+    out: list[Outbox] = []
+    if event in _TEAM_EVENT and after.team:
+        out.append(
+            team_message(
+                after,
+                event,
+                after.team,
+                at,
+                from_team=before.team or "" if before else "",
+                priority=after.priority,
+            )
+        )
+    if after.status == "waiting" and after.decision.starts_at:
+        if event == "received":
+            out.append(customer_update(after, "received", at, **params))
+        out.append(
+            customer_update(after, "waiting", at, start=after.decision.starts_at.isoformat())
+        )
+    elif event in _CUSTOMER_EVENT:
+        out.append(customer_update(after, _CUSTOMER_EVENT[event], at, region=region, **params))
+    if after.status == "unroutable":
+        out.append(ops_alert(after, "unroutable", at, reasons="; ".join(after.decision.reasons)))
+    return out
