@@ -33,6 +33,7 @@ class Service:
     def __init__(self, redis: Redis, policy: Policy, *, prefix: str = "fs", url: str = "") -> None:
         self.redis = redis
         self.url = url  # for the synchronous clients RQ needs
+        self.status_link: Callable[[Case], str] = lambda case: ""  # set by the web app
         self.policy = policy
         self.keys = Keys(prefix)
         self.cases = CaseStore(redis, self.keys)

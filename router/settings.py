@@ -19,6 +19,13 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis_url: str | None = None
     key_prefix: str = "fs"
     secret: str = ""
+    public_url: str = "http://127.0.0.1:8000"
+    webhooks: str = ""  # comma-separated URLs that receive every outbox message
+    webhook_secret: str = ""  # HMAC key for webhook signatures (default: secret)
+    status_link_days: int = 30
+
+    def webhook_urls(self) -> list[str]:
+        return [u.strip() for u in self.webhooks.split(",") if u.strip()]
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -7,17 +7,22 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar, MediaType, Response, get
-from litestar.config.response_cache import ResponseCacheConfig  # noqa: F401 - kept for future use
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.template.config import TemplateConfig
 from redis.asyncio import Redis
 
+from ..i18n import Catalogs
 from ..schedule_files import read_policy
 from ..service import Service
 from ..settings import Settings
+from ..status_links import status_url
+from ..web.status import TEMPLATES, StatusPage
 from .auth import jwt_auth
 from .cases import CaseController, IntakeController
+from .outbox import OutboxController
 from .problems import HANDLERS, problem
 from .questions import QuestionController
 from .teams import TeamController
@@ -57,9 +62,11 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         client = redis or Redis.from_url(settings.redis_url or "", health_check_interval=30)
-        app.state.service = Service(
-            client, policy, prefix=settings.key_prefix, url=settings.redis_url or ""
+        service = Service(client, policy, prefix=settings.key_prefix, url=settings.redis_url or "")
+        service.status_link = lambda case: status_url(
+            settings, case.id, case.escalation.customer.locale, case.created_at
         )
+        app.state.service = service
         try:
             yield
         finally:
@@ -67,8 +74,11 @@ def create_app(
                 await client.aclose()
 
     auth = jwt_auth(settings.secret)
+    catalogs = Catalogs()
     return Litestar(
         route_handlers=[
+            StatusPage,
+            OutboxController,
             IntakeController,
             CaseController,
             TeamController,
@@ -79,7 +89,15 @@ def create_app(
         ],
         on_app_init=[auth.on_app_init],
         lifespan=[lifespan],
-        state=State({"clock": clock or (lambda: datetime.now(UTC))}),
+        state=State(
+            {
+                "clock": clock or (lambda: datetime.now(UTC)),
+                "catalogs": catalogs,
+                "secret": settings.secret,
+                "settings": settings,
+            }
+        ),
+        template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
         middleware=[
             PrometheusConfig(app_name="followsun", prefix="followsun", group_path=True).middleware

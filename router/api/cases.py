@@ -6,7 +6,6 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Response, get, post
-from litestar.di import Provide
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -16,9 +15,10 @@ from ..domain.escalation import Escalation
 from ..domain.handover import Packet
 from ..domain.language import parse_lang
 from ..domain.routing import Decision
+from ..service import Service
 from . import metrics
 from .auth import allow
-from .deps import Now, Svc, Who, case_for, now, principal, service
+from .deps import DEPS, Now, Svc, Who, case_for
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
@@ -47,22 +47,25 @@ class EmptyBody(msgspec.Struct, forbid_unknown_fields=True):
     pass
 
 
+class CaseView(lifecycle.Case, kw_only=True):
+    """A case as the API shows it: the document plus the customer's signed status link."""
+
+    status_url: str = ""
+
+
+def view(svc: Service, case: lifecycle.Case) -> CaseView:
+    return CaseView(**msgspec.structs.asdict(case), status_url=svc.status_link(case))
+
+
 class CasePage(msgspec.Struct):
-    items: list[lifecycle.Case]
+    items: list[CaseView]
     total: int
     next: str | None
 
 
-_DEPS = {
-    "svc": Provide(service, sync_to_thread=False),
-    "now": Provide(now, sync_to_thread=False),
-    "who": Provide(principal, sync_to_thread=False),
-}
-
-
 class IntakeController(Controller):
     path = "/v1"
-    dependencies = _DEPS
+    dependencies = DEPS
     tags = ["intake"]
 
     @post(
@@ -73,11 +76,11 @@ class IntakeController(Controller):
     )
     async def create(
         self, data: JSONBody[Escalation], svc: Svc, now: Now, who: Who
-    ) -> Response[lifecycle.Case]:
+    ) -> Response[CaseView]:
         case, created = await svc.intake(data, now, actor=who.sub)
         if created:
             metrics.escalation(case.decision)
-        return Response(case, status_code=201 if created else 200)
+        return Response(view(svc, case), status_code=201 if created else 200)
 
     @post(
         "/route",
@@ -91,7 +94,7 @@ class IntakeController(Controller):
 
 class CaseController(Controller):
     path = "/v1/cases"
-    dependencies = _DEPS
+    dependencies = DEPS
     tags = ["cases"]
 
     @get("/", guards=[allow("ops", "viewer", "agent")], operation_id="listCases")
@@ -116,13 +119,13 @@ class CaseController(Controller):
         items, total, nxt = await svc.cases.page(
             team=team, status=status, language=language, limit=limit, cursor=cursor
         )
-        return CasePage(items=items, total=total, next=nxt)
+        return CasePage(items=[view(svc, c) for c in items], total=total, next=nxt)
 
     @get(
         "/{case_id:str}", guards=[allow("ops", "viewer", "agent", "intake")], operation_id="getCase"
     )
-    async def get_case(self, case_id: FromPath[str], svc: Svc, who: Who) -> lifecycle.Case:
-        return await case_for(svc, case_id, who)
+    async def get_case(self, case_id: FromPath[str], svc: Svc, who: Who) -> CaseView:
+        return view(svc, await case_for(svc, case_id, who))
 
     @get(
         "/{case_id:str}/events", guards=[allow("ops", "viewer", "agent")], operation_id="caseEvents"
@@ -141,13 +144,13 @@ class CaseController(Controller):
         await case_for(svc, case_id, who)
         return await svc.cases.handovers(case_id)
 
-    async def _act(self, svc: Svc, case_id: FromPath[str], who: Who, step: Any) -> lifecycle.Case:
+    async def _act(self, svc: Svc, case_id: FromPath[str], who: Who, step: Any) -> CaseView:
         case = await case_for(svc, case_id, who)
         if not who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
         new = await svc.change(case, step)
         metrics.transition(new.status)
-        return new
+        return view(svc, new)
 
     @post(
         "/{case_id:str}/ack",
@@ -162,7 +165,7 @@ class CaseController(Controller):
         now: Now,
         who: Who,
         data: JSONBody[EmptyBody | None] = None,
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         return await self._act(
             svc, case_id, who, lambda c: lifecycle.acknowledge(c, now=now, actor=who.sub)
         )
@@ -175,7 +178,7 @@ class CaseController(Controller):
     )
     async def note(
         self, case_id: FromPath[str], data: JSONBody[NoteBody], svc: Svc, now: Now, who: Who
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         return await self._act(
             svc,
             case_id,
@@ -198,7 +201,7 @@ class CaseController(Controller):
     )
     async def resolve(
         self, case_id: FromPath[str], data: JSONBody[ResolveBody], svc: Svc, now: Now, who: Who
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         return await self._act(
             svc,
             case_id,
@@ -219,7 +222,7 @@ class CaseController(Controller):
         now: Now,
         who: Who,
         data: JSONBody[EmptyBody | None] = None,
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         return await self._act(
             svc, case_id, who, lambda c: lifecycle.close(c, now=now, actor=who.sub)
         )
@@ -232,7 +235,7 @@ class CaseController(Controller):
     )
     async def escalate(
         self, case_id: FromPath[str], data: JSONBody[EscalateBody], svc: Svc, now: Now, who: Who
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         case = await case_for(svc, case_id, who)
         if not who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
@@ -259,7 +262,7 @@ class CaseController(Controller):
             ),
         )
         metrics.transition("escalated")
-        return new
+        return view(svc, new)
 
     @post(
         "/{case_id:str}/reassign",
@@ -269,7 +272,7 @@ class CaseController(Controller):
     )
     async def reassign(
         self, case_id: FromPath[str], data: JSONBody[ReassignBody], svc: Svc, now: Now, who: Who
-    ) -> lifecycle.Case:
+    ) -> CaseView:
         case = await case_for(svc, case_id, who)
         schedules = await svc.schedules(now)
         team = schedules.teams.get(data.team)
@@ -299,4 +302,4 @@ class CaseController(Controller):
             ),
         )
         metrics.transition("reassigned")
-        return new
+        return view(svc, new)

@@ -8,7 +8,7 @@ from typing import Any
 
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import NamedDependency
+from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 
 from ..domain.case import Case
@@ -44,3 +44,9 @@ async def case_for(svc: Service, case_id: str, who: Principal) -> Case:
 Svc = NamedDependency[Service]
 Now = NamedDependency[datetime]
 Who = NamedDependency[Principal]
+
+DEPS = {
+    "svc": Provide(service, sync_to_thread=False),
+    "now": Provide(now, sync_to_thread=False),
+    "who": Provide(principal, sync_to_thread=False),
+}

@@ -15,8 +15,7 @@ from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
 from ..oncall import oncall_rows
 from .auth import allow
-from .cases import _DEPS
-from .deps import Now, Svc
+from .deps import DEPS, Now, Svc
 
 ALL = ("ops", "agent", "intake", "viewer")
 
@@ -35,7 +34,7 @@ class CoverageAnswer(msgspec.Struct, kw_only=True):
 
 class QuestionController(Controller):
     path = "/v1"
-    dependencies = _DEPS
+    dependencies = DEPS
     tags = ["calendar"]
 
     @get("/oncall", guards=[allow(*ALL)], operation_id="onCall")

@@ -18,8 +18,7 @@ from ..domain.validation import TEAM_ID
 from ..jobs.planner import plan_after_edit
 from ..store.teams import NEVER, Revision
 from .auth import allow
-from .cases import _DEPS
-from .deps import Now, Svc, Who
+from .deps import DEPS, Now, Svc, Who
 from .problems import NotFound, PreconditionRequired
 
 ALL = ("ops", "agent", "intake", "viewer")
@@ -56,7 +55,7 @@ def _expected(request: Request[Any, Any, Any], exists: bool) -> int:
 
 class TeamController(Controller):
     path = "/v1/teams"
-    dependencies = _DEPS
+    dependencies = DEPS
     tags = ["teams"]
 
     @get("/", guards=[allow(*ALL)], operation_id="listTeams")

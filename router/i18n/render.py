@@ -6,15 +6,16 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
-from babel.dates import format_datetime
+from babel.dates import format_date, format_time, get_datetime_format
 from babel.support import Translations
 
 from ..domain.timeline import parse_zone
 from .catalogs import Catalogs
 
-__all__ = ["EVENTS", "Update", "render", "within"]
+__all__ = ["EVENTS", "Update", "local_time", "render", "within"]
 
 
 class Update(msgspec.Struct, frozen=True, kw_only=True):
@@ -24,6 +25,16 @@ class Update(msgspec.Struct, frozen=True, kw_only=True):
     locale: str
     subject: str
     body: str
+
+
+def local_time(value: datetime, zone: ZoneInfo, code: str) -> str:
+    """A date and time as the locale writes it (medium date, short time: no seconds), on
+    the customer's wall clock."""
+    local = value.astimezone(zone)
+    pattern = get_datetime_format("medium", locale=code)
+    return pattern.replace("{1}", format_date(local, "medium", locale=code)).replace(
+        "{0}", format_time(local, "short", tzinfo=zone, locale=code)
+    )
 
 
 def within(t: Translations, delta: timedelta) -> str:
@@ -40,7 +51,7 @@ def within(t: Translations, delta: timedelta) -> str:
     return t.ngettext("within %(num)d day", "within %(num)d days", days) % {"num": days}
 
 
-def _region(t: Translations, region: str) -> str:
+def region_name(t: Translations, region: str) -> str:
     names = {
         "EMEA": t.pgettext("region", "Europe, the Middle East and Africa"),
         "AMER": t.pgettext("region", "the Americas"),
@@ -126,12 +137,12 @@ def render(
     zone = parse_zone(timezone, "customer.timezone")
 
     def when(value: datetime | None) -> str:
-        return format_datetime(value, "medium", tzinfo=zone, locale=code) if value else ""
+        return local_time(value, zone, code) if value else ""
 
     values = {
         "ref": params.get("ref", ""),
         "priority": params.get("priority", ""),
-        "region": _region(t, params.get("region", "")),
+        "region": region_name(t, params.get("region", "")),
         "due": when(params.get("due")),
         "next_update": when(params.get("next_update")),
         "start": when(params.get("start")),

@@ -6,11 +6,13 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from functools import cache
 
 import msgspec
 from redis.asyncio import Redis
 
-from .. import handovers
+from .. import delivery, handovers
+from ..i18n import Catalogs
 from ..schedule_files import read_policy
 from ..service import Service
 from ..settings import Settings
@@ -70,6 +72,23 @@ async def plan(now: str | None = None) -> int:
         when = _when(now)
         schedules = await svc.schedules(when)
         return plan_handovers(svc.keys.prefix, schedules, when)
+
+
+@cache
+def _catalogs() -> Catalogs:
+    return Catalogs()
+
+
+async def dispatch() -> int:
+    """Render and hand the new outbox messages to the delivery jobs."""
+    from ..runtime import ensure_secret
+
+    settings = ensure_secret(Settings.from_env())
+    async with _service() as svc:
+        total = 0
+        while n := await delivery.dispatch(svc, _catalogs(), settings):
+            total += n
+        return total
 
 
 async def _waiting_starts(svc: Service) -> list[float]:

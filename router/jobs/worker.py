@@ -17,6 +17,7 @@ from .planner import connection, queue
 
 PERIODIC = (  # (job, seconds)
     (tasks.sweep, 60),
+    (tasks.dispatch, 5),
     (tasks.plan, 600),
     (tasks.catch_up, 300),
 )

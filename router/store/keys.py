@@ -100,6 +100,15 @@ class Keys:
         """Stream of messages to deliver (customer updates, team and ops notifications)."""
         return self._k("outbox")
 
+    def case_updates(self, case_id: str) -> str:
+        """Hash: outbox key -> the customer update as sent (rendered, in their language)."""
+        return self._k("case", case_id, "updates")
+
+    @property
+    def dead_letters(self) -> str:
+        """Hash: delivery job id -> a message that failed its last attempt."""
+        return self._k("outbox", "dead")
+
     @property
     def alerts(self) -> str:
         """Stream of operations alerts (unroutable cases, overdue updates)."""

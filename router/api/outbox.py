@@ -1,0 +1,83 @@
+"""Messages as sent, and the dead letters operations can see and replay."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.params import FromPath, FromQuery
+
+from ..delivery import DeadLetter, Delivered, dead_letters, render_message, replay
+from ..domain.handover import Outbox
+from ..domain.language import parse_lang
+from ..store.codec import decode
+from .auth import allow
+from .deps import DEPS, Svc, Who, case_for
+from .problems import NotFound
+
+
+class OutboxController(Controller):
+    path = "/v1"
+    dependencies = DEPS
+    tags = ["outbox"]
+
+    @get(
+        "/cases/{case_id:str}/updates",
+        guards=[allow("ops", "viewer", "agent")],
+        operation_id="caseUpdates",
+    )
+    async def updates(
+        self,
+        case_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        svc: Svc,
+        who: Who,
+        locale: FromQuery[str | None] = None,
+    ) -> list[Delivered]:
+        """The customer updates as sent; with ?locale= the same updates rendered in another
+        language (for an agent who does not read the customer's)."""
+        await case_for(svc, case_id, who)
+        raw = await svc.redis.hgetall(svc.keys.case_updates(case_id))
+        sent = sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: d.at)
+        if locale is None:
+            return sent
+        parse_lang(locale, "locale")
+        catalogs = request.app.state.catalogs
+        return [
+            render_message(
+                catalogs,
+                Outbox(
+                    key=d.key,
+                    audience="customer",
+                    event=d.event,
+                    case=d.case,
+                    at=d.at,
+                    team=d.team,
+                    locale=d.locale,
+                    timezone=d.timezone,
+                    params=d.params,
+                ),
+                status_url=d.status_url,
+                locale=locale,
+            )
+            for d in sent
+        ]
+
+    @get("/outbox/dead", guards=[allow("ops")], operation_id="deadLetters")
+    async def dead(self, svc: Svc) -> list[DeadLetter]:
+        return await dead_letters(svc.redis, svc.keys)
+
+    @post(
+        "/outbox/{letter_id:str}/replay",
+        guards=[allow("ops")],
+        operation_id="replayDeadLetter",
+        status_code=202,
+        sync_to_thread=True,
+    )
+    def replay(
+        self, letter_id: FromPath[str], request: Request[Any, Any, Any], svc: Svc
+    ) -> dict[str, str]:
+        settings = request.app.state.settings
+        if not replay(svc.keys, svc.url, letter_id, settings.webhook_secret or settings.secret):
+            raise NotFound("dead letter", letter_id)
+        return {"status": "queued", "id": letter_id}

@@ -1,0 +1,1 @@
+"""Server-rendered pages: the customer status page (and later the ops console)."""

@@ -1,0 +1,122 @@
+"""The customer's status page: a signed link, their language, their timezone."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from babel.dates import get_timezone_location
+from litestar import Controller, Request, get
+from litestar.params import FromPath
+from litestar.response import Template
+
+from ..api.deps import DEPS, Now, Svc
+from ..delivery import Delivered
+from ..domain.timeline import parse_zone
+from ..i18n import Catalogs
+from ..i18n.labels import page_labels, status_names
+from ..i18n.render import local_time, region_name
+from ..status_links import BadLink, read_status_token
+from ..store.codec import decode
+
+TEMPLATES = Path(__file__).parent / "templates"
+RTL = {"ar", "he", "fa", "ur"}
+
+
+def _page_locale(code: str) -> tuple[str, str]:
+    lang = code.replace("_", "-")
+    return lang, "rtl" if code.split("_")[0] in RTL else "ltr"
+
+
+class StatusPage(Controller):
+    path = "/status"
+    include_in_schema = False
+    dependencies = DEPS
+
+    @get("/{token:str}")
+    async def page(
+        self, token: FromPath[str], request: Request[Any, Any, Any], svc: Svc, now: Now
+    ) -> Template:
+        catalogs: Catalogs = request.app.state.catalogs
+        secret: str = request.app.state.secret
+        try:
+            case_id = read_status_token(secret, token, now=now)
+            case = await svc.cases.get(case_id)
+            if case is None:
+                raise BadLink("unknown case")
+        except BadLink as err:
+            return self._bad_link(request, catalogs, err.locale)
+        cust = case.escalation.customer
+        code = catalogs.negotiate(cust.locale)
+        t = catalogs.get(code)
+        zone = parse_zone(cust.timezone, "customer.timezone")
+        labels = page_labels(t)
+        raw = await svc.redis.hgetall(svc.keys.case_updates(case.id))
+        sent = sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: d.at)
+        updates = [
+            {
+                "iso": u.at.isoformat(),
+                "when": local_time(u.at, zone, code),
+                "subject": u.subject,
+                "body": u.body,
+            }
+            for u in sent
+        ]
+        await svc.schedules(now)
+        region = svc.region_of(case.team)
+        lang, direction = _page_locale(code)
+        return Template(
+            "status.html.j2",
+            context={
+                "lang": lang,
+                "dir": direction,
+                "title": labels["title"] % {"ref": case.id},
+                "labels": labels,
+                "status": status_names(t)[case.status],
+                "region": labels["handled_by"] % {"region": region_name(t, region)}
+                if region
+                else "",
+                "priority": case.priority,
+                "opened": local_time(case.created_at, zone, code),
+                "opened_iso": case.created_at.isoformat(),
+                "updates": updates,
+                "times_in": labels["times_in"] % {"zone": get_timezone_location(zone, locale=code)},
+            },
+        )
+
+    def _bad_link(
+        self, request: Request[Any, Any, Any], catalogs: Catalogs, locale: str | None
+    ) -> Template:
+        """A clear page in the visitor's language (from the link if genuine, else the
+        browser's Accept-Language), never a stack trace."""
+        if locale:
+            code = catalogs.negotiate(locale)
+        else:
+            accepted = [
+                tag.split(";")[0].strip()
+                for tag in request.headers.get("accept-language", "").split(",")
+                if tag.strip()
+            ]
+            code = next(
+                (
+                    catalogs.negotiate(a)
+                    for a in accepted
+                    if catalogs.negotiate(a) != "en" or a.lower().startswith("en")
+                ),
+                "en",
+            )
+        labels = page_labels(catalogs.get(code))
+        lang, direction = _page_locale(code)
+        return Template(
+            "bad_link.html.j2",
+            status_code=404,
+            context={
+                "lang": lang,
+                "dir": direction,
+                "title": labels["invalid_title"],
+                "body": labels["invalid_body"],
+            },
+        )
+
+
+__all__ = ["TEMPLATES", "StatusPage"]
