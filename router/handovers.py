@@ -9,6 +9,7 @@ second run moves nothing twice.
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 
@@ -80,7 +81,22 @@ async def hand_over(svc: Service, team_id: str, at: datetime) -> HandoverReport:
     loads = await svc.cases.team_loads(list(schedules.teams))
     moved: Counter[str] = Counter()
     ids = await svc.cases.open_ids(team_id)
+    pending: asyncio.Task[list[bool]] | None = None
+    in_flight: list[Change] = []
+
+    def tally(changes: list[Change], results: list[bool]) -> None:
+        for change, won in zip(changes, results, strict=True):
+            if not won:
+                report.skipped += 1
+            elif change.new.status == "waiting":
+                report.waiting += 1
+            else:
+                moved[change.new.team or "-"] += 1
+                if change.outbox and change.outbox[-1].audience == "ops":
+                    report.escalated += 1
+
     for start in range(0, len(ids), _BATCH):
+        # the previous batch's commit runs on the server while this one is read and routed
         cases = await svc.cases.get_many(ids[start : start + _BATCH])
         changes = []
         for case in cases:
@@ -124,15 +140,11 @@ async def hand_over(svc: Service, team_id: str, at: datetime) -> HandoverReport:
             changes.append(
                 _change(svc, case, d, "handed_over", at, f"{team_id} went off shift", alert=alert)
             )
-        for change, won in zip(changes, await svc.cases.commit_many(changes), strict=True):
-            if not won:
-                report.skipped += 1
-            elif change.new.status == "waiting":
-                report.waiting += 1
-            else:
-                moved[change.new.team or "-"] += 1
-                if change.outbox and change.outbox[-1].audience == "ops":
-                    report.escalated += 1
+        if pending is not None:
+            tally(in_flight, await pending)
+        in_flight, pending = changes, asyncio.create_task(svc.cases.commit_many(changes))
+    if pending is not None:
+        tally(in_flight, await pending)
     report.moved = dict(moved)
     await svc.redis.srem(svc.keys.pending_handovers, member)
     return report

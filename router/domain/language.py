@@ -74,6 +74,7 @@ def match(team: Lang, wanted: Lang) -> Match | None:
     return Match.exact if team.region == wanted.region else Match.base
 
 
+@lru_cache(maxsize=65536)
 def best_match(
     team_languages: Sequence[Lang], wanted: Lang, accepts: Iterable[Lang] = ()
 ) -> tuple[Match, Lang] | None:

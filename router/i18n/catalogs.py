@@ -67,6 +67,7 @@ class Catalogs:
     def __init__(self, directory: Path = LOCALES_DIR) -> None:
         self.directory = directory
         self._translations: dict[str, Translations] = {}
+        self._negotiated: dict[str, str] = {}
         for code in available_locales(directory):
             self._translations[code] = self._compile(code)
         if SOURCE not in self._translations:
@@ -89,7 +90,11 @@ class Catalogs:
         return sorted(self._translations)
 
     def negotiate(self, tag: str) -> str:
-        return negotiate(tag, self.locales)
+        """Memoised: customers' tags are a small set, and parsing one costs microseconds."""
+        found = self._negotiated.get(tag)
+        if found is None:
+            found = self._negotiated[tag] = negotiate(tag, self.locales)
+        return found
 
     def get(self, code: str) -> Translations:
         return self._translations[code]

@@ -21,12 +21,29 @@ from redis.asyncio import Redis
 from ..domain.case import Case, CaseEvent
 from ..domain.errors import FollowsunError, InputError
 from ..domain.handover import Outbox, Packet
+from .batching import ScriptBatcher
 from .codec import decode, encode
 from .keys import Keys
 
 __all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new_case_id"]
 
-_COMMIT = """
+# Applies one index/stream operation for case `id`; shared by both commit scripts.
+_APPLY = """
+local function apply(verb, key, arg, id)
+  if verb == 'sadd' then redis.call('SADD', key, id)
+  elseif verb == 'srem' then redis.call('SREM', key, id)
+  elseif verb == 'zadd' then redis.call('ZADD', key, arg, id)
+  elseif verb == 'zrem' then redis.call('ZREM', key, id)
+  elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', id, 'e', arg)
+  elseif verb == 'set' then redis.call('SET', key, arg)
+  elseif verb == 'rpush' then redis.call('RPUSH', key, arg)
+  end
+end
+"""
+
+_COMMIT = (
+    _APPLY
+    + """
 local cur = redis.call('HGET', KEYS[1], 'v') or '0'
 if ARGV[5] == '1' then
   local existing = redis.call('GET', KEYS[2])
@@ -37,19 +54,47 @@ redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
 if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[4]) end
 local i = 7
 for _ = 1, tonumber(ARGV[6]) do
-  local verb, key, arg = ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2]
-  if verb == 'sadd' then redis.call('SADD', key, ARGV[4])
-  elseif verb == 'srem' then redis.call('SREM', key, ARGV[4])
-  elseif verb == 'zadd' then redis.call('ZADD', key, arg, ARGV[4])
-  elseif verb == 'zrem' then redis.call('ZREM', key, ARGV[4])
-  elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', ARGV[4], 'e', arg)
-  elseif verb == 'set' then redis.call('SET', key, arg)
-  elseif verb == 'rpush' then redis.call('RPUSH', key, arg)
-  end
+  apply(ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[4])
   i = i + 3
 end
 return {1, ARGV[2]}
 """
+)
+
+# Many cases in one call, each with its own version check (a bulk handover). Every ARGV
+# is one case: length-prefixed fields (see `_pack`) [case key, expected version, new
+# version, doc, id, number of ops, then verb, key, arg per op]. The keys travel inside
+# the arguments, so this is for a standalone server, not a cluster.
+_COMMIT_MANY = (
+    _APPLY
+    + """
+local results = {}
+for n, blob in ipairs(ARGV) do
+  local pos = 1
+  local function nxt() local v; v, pos = struct.unpack('>I4c0', blob, pos); return v end
+  local key, expected, version, doc, id = nxt(), nxt(), nxt(), nxt(), nxt()
+  local nops = tonumber(nxt())
+  if (redis.call('HGET', key, 'v') or '0') ~= expected then
+    results[n] = 0
+  else
+    redis.call('HSET', key, 'v', version, 'doc', doc)
+    for _ = 1, nops do apply(nxt(), nxt(), nxt(), id) end
+    results[n] = 1
+  end
+end
+return results
+"""
+)
+
+
+def _pack(fields: Sequence[str | bytes | int]) -> bytes:
+    """Length-prefixed fields, read back in Lua with struct.unpack('>I4c0')."""
+    out = bytearray()
+    for field in fields:
+        data = field if isinstance(field, bytes) else str(field).encode()
+        out += len(data).to_bytes(4, "big") + data
+    return bytes(out)
+
 
 _PREPARE = """
 local out = {redis.call('GET', KEYS[1]) or '0'}
@@ -100,6 +145,8 @@ class CaseStore:
         self.redis, self.keys = redis, keys
         self._commit = redis.register_script(_COMMIT)
         self._prepare = redis.register_script(_PREPARE)
+        self._batched = ScriptBatcher(redis, self._commit)
+        self._commit_many = redis.register_script(_COMMIT_MANY)
 
     def _index_ops(self, old: Case | None, new: Case) -> list[tuple[str, str, str]]:
         k = self.keys
@@ -183,12 +230,21 @@ class CaseStore:
         answer says which ones won (False: the case had moved on; nothing was written)."""
         if not changes:
             return []
-        pipe = self.redis.pipeline(transaction=False)
+        blobs = []
         for ch in changes:
             ops = self._ops(ch.old, ch.new, ch.events, ch.packets, ch.outbox)
-            keys, argv = self._script_args(ch.new, ch.old.version, ops, (), None)
-            await self._commit(keys=keys, args=argv, client=pipe)
-        return [r[0] == 1 for r in await pipe.execute()]
+            fields: list[str | bytes | int] = [
+                self.keys.case(ch.new.id),
+                ch.old.version,
+                ch.new.version,
+                encode(ch.new),
+                ch.new.id,
+                len(ops),
+            ]
+            for op in ops:
+                fields.extend(op)
+            blobs.append(_pack(fields))
+        return [r == 1 for r in await self._commit_many(keys=[], args=blobs)]
 
     async def create(
         self,
@@ -240,7 +296,7 @@ class CaseStore:
         idem: str | None,
     ) -> list[Any]:
         keys, argv = self._script_args(case, expected, ops, extra, idem)
-        return await self._commit(keys=keys, args=argv)
+        return await self._batched(keys, argv)
 
     async def get(self, case_id: str) -> Case | None:
         doc = await self.redis.hget(self.keys.case(case_id), "doc")
