@@ -53,7 +53,7 @@ def _change(
     new = msgspec.structs.replace(new, handovers=case.handovers + 1, last_handover_at=at)
     packet = packet_for(case, new, kind=kind, at=at, last_handover=case.last_handover_at)
     outbox = messages_for(case, new, kind, at, svc.region_of(new.team))
-    if alert:
+    if alert and new.status != "unroutable":  # an unroutable case already alerts (messages_for)
         outbox.append(
             ops_alert(
                 new,
@@ -90,9 +90,11 @@ async def hand_over(svc: Service, team_id: str, at: datetime) -> HandoverReport:
                 report.skipped += 1
             elif change.new.status == "waiting":
                 report.waiting += 1
+            elif change.new.team is None:  # unroutable, nobody to escalate to: ops alerted
+                report.escalated += 1
             else:
-                moved[change.new.team or "-"] += 1
-                if change.outbox and change.outbox[-1].audience == "ops":
+                moved[change.new.team] += 1
+                if any(m.audience == "ops" for m in change.outbox):
                     report.escalated += 1
 
     for start in range(0, len(ids), _BATCH):

@@ -19,6 +19,7 @@ from ..schedule_files import read_policy
 from ..service import Service
 from ..settings import Settings
 from ..status_links import status_url
+from ..web.console import Console
 from ..web.status import TEMPLATES, StatusPage
 from .auth import jwt_auth
 from .cases import CaseController, IntakeController
@@ -78,6 +79,7 @@ def create_app(
     return Litestar(
         route_handlers=[
             StatusPage,
+            Console,
             OutboxController,
             IntakeController,
             CaseController,

@@ -183,7 +183,7 @@ def messages_for(
         out.append(
             customer_update(after, "waiting", at, start=after.decision.starts_at.isoformat())
         )
-    elif event in _CUSTOMER_EVENT:
+    elif event in _CUSTOMER_EVENT and after.status != "unroutable":
         out.append(customer_update(after, _CUSTOMER_EVENT[event], at, region=region, **params))
     if after.status == "unroutable":
         out.append(ops_alert(after, "unroutable", at, reasons="; ".join(after.decision.reasons)))
