@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import quote, urlencode
 
 import msgspec
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
@@ -61,6 +61,7 @@ def _page(
 ) -> Template:
     return Template(
         name,
+        media_type=MediaType.HTML,
         status_code=status_code,
         context={"user": user, "tz": _zone_key(request), "path": request.url.path, **context},
     )
@@ -85,7 +86,9 @@ class Console(Controller):
     async def login_form(
         self, request: Request[Any, Any, Any], next: FromQuery[str] = "/console"
     ) -> Template:
-        return Template("console/login.html.j2", context={"next": next, "error": ""})
+        return Template(
+            "console/login.html.j2", media_type=MediaType.HTML, context={"next": next, "error": ""}
+        )
 
     @post("/login", status_code=303)
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
@@ -97,7 +100,8 @@ class Console(Controller):
         user = read_token(request.app.state.secret, token) if token else None
         if user is None:
             return Template(
-                "console/login.html.j2",
+                media_type=MediaType.HTML,
+                template_name="console/login.html.j2",
                 status_code=401,
                 context={"next": target, "error": "That token is not valid (or has expired)."},
             )
@@ -287,6 +291,7 @@ class Console(Controller):
             form=form_rows(stored.spec),
             errors={},
             banner="",
+            saved=request.query_params.get("saved") == "1",
         )
 
     @post("/teams/{team_id:str}")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from babel.dates import get_timezone_location
-from litestar import Controller, Request, get
+from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -66,7 +66,8 @@ class StatusPage(Controller):
         region = svc.region_of(case.team)
         lang, direction = _page_locale(code)
         return Template(
-            "status.html.j2",
+            media_type=MediaType.HTML,
+            template_name="status.html.j2",
             context={
                 "lang": lang,
                 "dir": direction,
@@ -108,7 +109,8 @@ class StatusPage(Controller):
         labels = page_labels(catalogs.get(code))
         lang, direction = _page_locale(code)
         return Template(
-            "bad_link.html.j2",
+            media_type=MediaType.HTML,
+            template_name="bad_link.html.j2",
             status_code=404,
             context={
                 "lang": lang,
