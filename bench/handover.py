@@ -121,10 +121,8 @@ async def seed(svc: Service, plan: list[tuple[str, int]], run: str) -> dict[str,
                 raise SystemExit(f"seeding: case {n} routes to {d.action} {d.team}: {d.reasons}")
             case, event = open_case(new_case_id(opened), esc, d, now=opened, policy=svc.policy)
             ops = svc.cases._ops(None, case, [event], (), ())
-            keys, argv = svc.cases._script_args(
-                case, 0, ops, (), svc.keys.idempotency("bench", esc.external_id)
-            )
-            await svc.cases._commit(keys=keys, args=argv, client=pipe)
+            blob = svc.cases._blob(0, case, ops, svc.keys.idempotency("bench", esc.external_id))
+            await svc.cases._commit(keys=[], args=[blob], client=pipe)
             ids.append(case.id)
             queued += 1
             n += 1
@@ -138,7 +136,7 @@ async def seed(svc: Service, plan: list[tuple[str, int]], run: str) -> dict[str,
 
 async def _created(pipe: object) -> None:
     results = await pipe.execute()  # type: ignore[attr-defined]
-    if any(r[0] != 1 for r in results):
+    if any(r[0][0] != 1 for r in results):
         raise SystemExit("seeding: a create script did not win")
 
 

@@ -21,7 +21,7 @@ import httpx
 import msgspec
 import redis
 from redis.asyncio import Redis
-from rq import Queue, Retry
+from rq import Callback, Queue, Retry
 
 from .domain.handover import Outbox
 from .i18n import Catalogs, render
@@ -52,6 +52,18 @@ class Delivered(msgspec.Struct, frozen=True, kw_only=True):
     at: datetime
     status_url: str = ""
     params: dict[str, str] = {}
+    seq: str = ""  # the outbox entry id: the order the messages were written in
+
+
+async def sent_updates(redis_client: Redis, keys: Keys, case_id: str) -> list[Delivered]:
+    """A case's customer updates as sent, in the order they were written."""
+    raw = await redis_client.hgetall(keys.case_updates(case_id))
+
+    def order(d: Delivered) -> tuple[datetime, int, int]:
+        ms, _, n = d.seq.partition("-")
+        return (d.at, int(ms or 0), int(n or 0))
+
+    return sorted((decode(v, Delivered) for v in raw.values()), key=order)
 
 
 def signature(secret: str, timestamp: str, body: bytes) -> str:
@@ -137,7 +149,10 @@ async def dispatch(
         url = (
             status_url(settings, msg.case, msg.locale, msg.at) if msg.audience == "customer" else ""
         )
-        sent = render_message(catalogs, msg, status_url=url)
+        sent = msgspec.structs.replace(
+            render_message(catalogs, msg, status_url=url),
+            seq=entry_id.decode() if isinstance(entry_id, bytes) else entry_id,
+        )
         if msg.audience == "customer":
             pipe.hsetnx(k.case_updates(msg.case), msg.key, encode(sent))
         pipe.xack(k.outbox, GROUP, entry_id)
@@ -156,7 +171,7 @@ async def dispatch(
                 secret,
                 job_id=job_id,
                 retry=RETRY,
-                on_failure=dead_letter,
+                on_failure=Callback(dead_letter),
                 result_ttl=86400,
                 failure_ttl=86400 * 7,
             )
@@ -234,7 +249,7 @@ def replay(keys: Keys, url: str, letter_id: str, secret: str) -> bool:
         secret,
         job_id=f"{letter.id}-replay-{int(time.time())}",
         retry=RETRY,
-        on_failure=dead_letter,
+        on_failure=Callback(dead_letter),
     )
     conn.hdel(keys.dead_letters, letter_id)
     return True

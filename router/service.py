@@ -159,9 +159,14 @@ class Service:
         return msgspec.structs.replace(decision, reasons=[note, *decision.reasons])
 
     async def change(self, case: Case, step: Callable[[Case], tuple[Case, CaseEvent]]) -> Case:
-        """Apply one lifecycle step atomically (VersionConflict if someone else was faster)."""
+        """Apply one lifecycle step atomically, with the messages it owes the customer and
+        the team (VersionConflict if someone else was faster; then nothing is written)."""
         new, event = step(case)
-        return await self.cases.commit(case, new, [event])
+        params = {k: v for k, v in event.detail.items() if k == "resolution"}
+        if event.type == "customer_update":
+            params["note"] = event.detail.get("text", "")
+        outbox = messages_for(case, new, event.type, event.at, self.region_of(new.team), **params)
+        return await self.cases.commit(case, new, [event], outbox=outbox)
 
     async def check_team(self, team_id: str, spec: TeamSpec | None, now: datetime) -> None:
         """Validate a team change against all the others, exactly as `followsun check` does."""

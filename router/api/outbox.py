@@ -7,10 +7,9 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 
-from ..delivery import DeadLetter, Delivered, dead_letters, render_message, replay
+from ..delivery import DeadLetter, Delivered, dead_letters, render_message, replay, sent_updates
 from ..domain.handover import Outbox
 from ..domain.language import parse_lang
-from ..store.codec import decode
 from .auth import allow
 from .deps import DEPS, Svc, Who, case_for
 from .problems import NotFound
@@ -37,8 +36,7 @@ class OutboxController(Controller):
         """The customer updates as sent; with ?locale= the same updates rendered in another
         language (for an agent who does not read the customer's)."""
         await case_for(svc, case_id, who)
-        raw = await svc.redis.hgetall(svc.keys.case_updates(case_id))
-        sent = sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: d.at)
+        sent = await sent_updates(svc.redis, svc.keys, case_id)
         if locale is None:
             return sent
         parse_lang(locale, "locale")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Annotated
 
 import msgspec
@@ -15,6 +16,11 @@ __all__ = ["Customer", "Escalation"]
 
 Text = Annotated[str, msgspec.Meta(max_length=20_000)]
 Short = Annotated[str, msgspec.Meta(max_length=200)]
+
+
+@lru_cache(maxsize=4096)
+def _accepts(tags: tuple[str, ...]) -> tuple[Lang, ...]:
+    return tuple(parse_lang(t, f"customer.accepts[{i}]") for i, t in enumerate(tags))
 
 
 class Customer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -60,10 +66,9 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
             return parse_lang(self.language, "language")
         return parse_lang(self.customer.locale, "customer.locale")
 
-    def accepts(self) -> list[Lang]:
-        return [
-            parse_lang(t, f"customer.accepts[{i}]") for i, t in enumerate(self.customer.accepts)
-        ]
+    def accepts(self) -> tuple[Lang, ...]:
+        """The fallback languages (validated by `check`, so parsing here is a cache hit)."""
+        return _accepts(tuple(self.customer.accepts))
 
     def priority_for(self, policy: Policy) -> Priority:
         if self.priority is not None:

@@ -67,7 +67,7 @@ def route(
     priority = esc.priority_for(policy)
     targets = policy.priorities[priority]
     reasons: list[str] = []
-    wanted, accepts = esc.wanted(), tuple(esc.accepts())
+    wanted, accepts = esc.wanted(), esc.accepts()
     if tier is None:
         tier = targets.tier
         triggers = esc.triggers(policy)

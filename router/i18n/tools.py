@@ -131,6 +131,15 @@ def check(directory: Path = LOCALES_DIR) -> list[str]:
             problems.append(f"{where}: does not compile: {err}")
             continue
         want = expected_plurals(code)
+        extra = sorted(
+            {
+                int(n)
+                for n in re.findall(r"^msgstr\[(\d+)\]", path.read_text("utf-8"), re.M)
+                if int(n) >= want
+            }
+        )
+        if extra:  # read_po drops these with a warning; say so
+            problems.append(f"{where}: plural forms {extra} beyond the {want} {code} has")
         if catalog.num_plurals != want:
             problems.append(f"{where}: {catalog.num_plurals} plural forms, {code} has {want}")
         ids = set()

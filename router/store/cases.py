@@ -13,7 +13,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
 
 import msgspec
 from redis.asyncio import Redis
@@ -27,73 +26,53 @@ from .keys import Keys
 
 __all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new_case_id"]
 
-# Applies one index/stream operation for case `id`; shared by both commit scripts.
-_APPLY = """
+# Every change to a case, and its indexes, streams and messages, goes through this one
+# script. Each ARGV is one case, as length-prefixed fields (see `_pack`): case key,
+# expected version, new version, document, id, idempotency key ('' for none), number of
+# operations, then verb, key, argument per operation. Each case is checked and written on
+# its own: {1, version} written, {0, current version} conflict, {2, id} the idempotency key
+# names an existing case. Several cases per call make a bulk handover (or a busy intake)
+# one round trip. The keys travel inside the arguments: a standalone server, not a cluster.
+_COMMIT = """
 local function apply(verb, key, arg, id)
   if verb == 'sadd' then redis.call('SADD', key, id)
   elseif verb == 'srem' then redis.call('SREM', key, id)
   elseif verb == 'zadd' then redis.call('ZADD', key, arg, id)
   elseif verb == 'zrem' then redis.call('ZREM', key, id)
   elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', id, 'e', arg)
-  elseif verb == 'set' then redis.call('SET', key, arg)
   elseif verb == 'rpush' then redis.call('RPUSH', key, arg)
   end
 end
-"""
-
-_COMMIT = (
-    _APPLY
-    + """
-local cur = redis.call('HGET', KEYS[1], 'v') or '0'
-if ARGV[5] == '1' then
-  local existing = redis.call('GET', KEYS[2])
-  if existing then return {2, existing} end
-end
-if cur ~= ARGV[1] then return {0, cur} end
-redis.call('HSET', KEYS[1], 'v', ARGV[2], 'doc', ARGV[3])
-if ARGV[5] == '1' then redis.call('SET', KEYS[2], ARGV[4]) end
-local i = 7
-for _ = 1, tonumber(ARGV[6]) do
-  apply(ARGV[i], KEYS[tonumber(ARGV[i + 1])], ARGV[i + 2], ARGV[4])
-  i = i + 3
-end
-return {1, ARGV[2]}
-"""
-)
-
-# Many cases in one call, each with its own version check (a bulk handover). Every ARGV
-# is one case: length-prefixed fields (see `_pack`) [case key, expected version, new
-# version, doc, id, number of ops, then verb, key, arg per op]. The keys travel inside
-# the arguments, so this is for a standalone server, not a cluster.
-_COMMIT_MANY = (
-    _APPLY
-    + """
 local results = {}
 for n, blob in ipairs(ARGV) do
   local pos = 1
   local function nxt() local v; v, pos = struct.unpack('>I4c0', blob, pos); return v end
-  local key, expected, version, doc, id = nxt(), nxt(), nxt(), nxt(), nxt()
+  local key, expected, version, doc, id, idem = nxt(), nxt(), nxt(), nxt(), nxt(), nxt()
   local nops = tonumber(nxt())
-  if (redis.call('HGET', key, 'v') or '0') ~= expected then
-    results[n] = 0
+  local existing = idem ~= '' and redis.call('GET', idem)
+  local cur = redis.call('HGET', key, 'v') or '0'
+  if existing then
+    results[n] = {2, existing}
+  elseif cur ~= expected then
+    results[n] = {0, cur}
   else
     redis.call('HSET', key, 'v', version, 'doc', doc)
+    if idem ~= '' then redis.call('SET', idem, id) end
     for _ = 1, nops do apply(nxt(), nxt(), nxt(), id) end
-    results[n] = 1
+    results[n] = {1, version}
   end
 end
 return results
 """
-)
 
 
 def _pack(fields: Sequence[str | bytes | int]) -> bytes:
     """Length-prefixed fields, read back in Lua with struct.unpack('>I4c0')."""
-    out = bytearray()
+    parts: list[bytes] = []
     for field in fields:
         data = field if isinstance(field, bytes) else str(field).encode()
-        out += len(data).to_bytes(4, "big") + data
-    return bytes(out)
+        parts += (len(data).to_bytes(4, "big"), data)
+    return b"".join(parts)
 
 
 _PREPARE = """
@@ -145,8 +124,7 @@ class CaseStore:
         self.redis, self.keys = redis, keys
         self._commit = redis.register_script(_COMMIT)
         self._prepare = redis.register_script(_PREPARE)
-        self._batched = ScriptBatcher(redis, self._commit)
-        self._commit_many = redis.register_script(_COMMIT_MANY)
+        self._batched = ScriptBatcher(self._commit)
 
     def _index_ops(self, old: Case | None, new: Case) -> list[tuple[str, str, str]]:
         k = self.keys
@@ -208,6 +186,26 @@ class CaseStore:
                 ops.append(("xadd", self.keys.alerts, payload))
         return ops
 
+    def _blob(
+        self,
+        old_version: int,
+        new: Case,
+        ops: Sequence[tuple[str, str, str | bytes]],
+        idem: str = "",
+    ) -> bytes:
+        fields: list[str | bytes | int] = [
+            self.keys.case(new.id),
+            old_version,
+            new.version,
+            encode(new),
+            new.id,
+            idem,
+            len(ops),
+        ]
+        for op in ops:
+            fields.extend(op)
+        return _pack(fields)
+
     async def commit(
         self,
         old: Case | None,
@@ -219,32 +217,25 @@ class CaseStore:
     ) -> Case:
         """Write `new` (with its events, packets and messages) if the stored version is still
         `old`'s; raise VersionConflict if not, having written nothing."""
-        ops = self._ops(old, new, events, packets, outbox)
-        result = await self._run(new, old.version if old else 0, ops, (), idem=None)
-        if result[0] == 0:
-            raise VersionConflict(new.id, old.version if old else 0, int(result[1]))
+        expected = old.version if old else 0
+        blob = self._blob(expected, new, self._ops(old, new, events, packets, outbox))
+        code, value = await self._batched(blob)
+        if code != 1:
+            raise VersionConflict(new.id, expected, int(value))
         return new
 
     async def commit_many(self, changes: Sequence[Change]) -> list[bool]:
-        """Many independent commits in one round trip; each is atomic on its own, and the
-        answer says which ones won (False: the case had moved on; nothing was written)."""
+        """Many independent commits in one round trip; each is checked and written on its
+        own, and the answer says which won (False: the case had moved on; nothing written)."""
         if not changes:
             return []
-        blobs = []
-        for ch in changes:
-            ops = self._ops(ch.old, ch.new, ch.events, ch.packets, ch.outbox)
-            fields: list[str | bytes | int] = [
-                self.keys.case(ch.new.id),
-                ch.old.version,
-                ch.new.version,
-                encode(ch.new),
-                ch.new.id,
-                len(ops),
-            ]
-            for op in ops:
-                fields.extend(op)
-            blobs.append(_pack(fields))
-        return [r == 1 for r in await self._commit_many(keys=[], args=blobs)]
+        blobs = [
+            self._blob(
+                ch.old.version, ch.new, self._ops(ch.old, ch.new, ch.events, ch.packets, ch.outbox)
+            )
+            for ch in changes
+        ]
+        return [r[0] == 1 for r in await self._commit(keys=[], args=blobs)]
 
     async def create(
         self,
@@ -256,47 +247,14 @@ class CaseStore:
         outbox: Sequence[Outbox] = (),
     ) -> Created | Existing:
         """Store a new case unless (source, external_id) was seen: then name the existing case."""
-        idem = self.keys.idempotency(source, external_id) if external_id else None
-        ops = self._ops(None, case, [event], (), outbox)
-        result = await self._run(case, 0, ops, (), idem=idem)
-        if result[0] == 2:
-            return Existing(result[1].decode() if isinstance(result[1], bytes) else result[1])
-        if result[0] == 0:
-            raise VersionConflict(case.id, 0, int(result[1]))
+        idem = self.keys.idempotency(source, external_id) if external_id else ""
+        blob = self._blob(0, case, self._ops(None, case, [event], (), outbox), idem)
+        code, value = await self._batched(blob)
+        if code == 2:
+            return Existing(value.decode() if isinstance(value, bytes) else value)
+        if code == 0:
+            raise VersionConflict(case.id, 0, int(value))
         return Created(case)
-
-    def _script_args(
-        self,
-        case: Case,
-        expected: int,
-        ops: Sequence[tuple[str, str, str | bytes]],
-        extra: Sequence[tuple[str, str, str | bytes]],
-        idem: str | None,
-    ) -> tuple[list[str], list[str | bytes | int]]:
-        keys = [self.keys.case(case.id), idem or self.keys.case(case.id)]
-        argv: list[str | bytes | int] = [
-            expected,
-            case.version,
-            encode(case),
-            case.id,
-            "1" if idem else "0",
-            len(ops) + len(extra),
-        ]
-        for verb, key, arg in (*ops, *extra):
-            keys.append(key)
-            argv += [verb, len(keys), arg]
-        return keys, argv
-
-    async def _run(
-        self,
-        case: Case,
-        expected: int,
-        ops: Sequence[tuple[str, str, str | bytes]],
-        extra: Sequence[tuple[str, str, str | bytes]],
-        idem: str | None,
-    ) -> list[Any]:
-        keys, argv = self._script_args(case, expected, ops, extra, idem)
-        return await self._batched(keys, argv)
 
     async def get(self, case_id: str) -> Case | None:
         doc = await self.redis.hget(self.keys.case(case_id), "doc")

@@ -11,16 +11,35 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from ..api.deps import DEPS, Now, Svc
-from ..delivery import Delivered
+from ..delivery import sent_updates
 from ..domain.timeline import parse_zone
 from ..i18n import Catalogs
 from ..i18n.labels import page_labels, status_names
 from ..i18n.render import local_time, region_name
 from ..status_links import BadLink, read_status_token
-from ..store.codec import decode
 
 TEMPLATES = Path(__file__).parent / "templates"
 RTL = {"ar", "he", "fa", "ur"}
+
+
+def _from_accept_language(catalogs: Catalogs, header: str) -> str:
+    """The best catalog for an Accept-Language header, honouring q-values (RFC 9110)."""
+    ranked: list[tuple[float, int, str]] = []
+    for n, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        if tag and tag != "*" and q > 0:
+            ranked.append((-q, n, tag))
+    for _, _, tag in sorted(ranked):
+        code = catalogs.negotiate(tag)
+        if code != "en" or tag.lower().startswith("en"):
+            return code
+    return "en"
 
 
 def _page_locale(code: str) -> tuple[str, str]:
@@ -51,8 +70,7 @@ class StatusPage(Controller):
         t = catalogs.get(code)
         zone = parse_zone(cust.timezone, "customer.timezone")
         labels = page_labels(t)
-        raw = await svc.redis.hgetall(svc.keys.case_updates(case.id))
-        sent = sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: d.at)
+        sent = await sent_updates(svc.redis, svc.keys, case.id)
         updates = [
             {
                 "iso": u.at.isoformat(),
@@ -93,19 +111,7 @@ class StatusPage(Controller):
         if locale:
             code = catalogs.negotiate(locale)
         else:
-            accepted = [
-                tag.split(";")[0].strip()
-                for tag in request.headers.get("accept-language", "").split(",")
-                if tag.strip()
-            ]
-            code = next(
-                (
-                    catalogs.negotiate(a)
-                    for a in accepted
-                    if catalogs.negotiate(a) != "en" or a.lower().startswith("en")
-                ),
-                "en",
-            )
+            code = _from_accept_language(catalogs, request.headers.get("accept-language", ""))
         labels = page_labels(catalogs.get(code))
         lang, direction = _page_locale(code)
         return Template(

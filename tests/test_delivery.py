@@ -1,0 +1,373 @@
+"""Outbox delivery over real HTTP: rendering, signed webhooks, retries, dead letters, replay."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import redis as redis_sync
+from conftest import SCHEDULES, SECRET, token
+from redis.asyncio import Redis
+from rq import Queue, Retry, SimpleWorker
+
+from router import delivery, handovers
+from router.delivery import Delivered, signature
+from router.i18n import Catalogs
+from router.schedule_files import read_policy
+from router.service import Service
+from router.settings import Settings
+from router.store.codec import decode
+from router.store.keys import Keys
+
+OPS = token("ops")
+INTAKE = token("intake")
+CATALOGS = Catalogs()
+
+
+class Receiver:
+    """A webhook endpoint on 127.0.0.1 that records every request and answers per a script
+    (the last status repeats once the script is used up)."""
+
+    def __init__(self) -> None:
+        self.requests: list[dict[str, Any]] = []
+        self._script = [200]
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = receiver._record(self.path, dict(self.headers.items()), body)
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.thread = threading.Thread(
+            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
+
+    def answer(self, *statuses: int) -> None:
+        with self._lock:
+            self._script = list(statuses)
+
+    def _record(self, path: str, headers: dict[str, str], body: bytes) -> int:
+        headers = {k.lower(): v for k, v in headers.items()}
+        stamp = headers.get("x-followsun-timestamp", "")
+        with self._lock:
+            status = self._script.pop(0) if len(self._script) > 1 else self._script[0]
+            self.requests.append(
+                {
+                    "path": path,
+                    "headers": headers,
+                    "body": body,
+                    "status": status,
+                    "signed": hmac.compare_digest(
+                        headers.get("x-followsun-signature", ""), signature(SECRET, stamp, body)
+                    ),
+                }
+            )
+        return status
+
+    def accepted(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.requests if 200 <= r["status"] < 300]
+
+    def payloads(self) -> list[dict[str, Any]]:
+        return [json.loads(r["body"]) for r in self.accepted()]
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    r = Receiver()
+    r.thread.start()
+    yield r
+    r.server.shutdown()
+    r.server.server_close()
+    r.thread.join(timeout=5)
+
+
+@pytest.fixture
+def settings(redis_url: str, key_prefix: str, receiver: Receiver) -> Iterator[Settings]:
+    yield Settings(
+        redis_url=redis_url,
+        key_prefix=key_prefix,
+        secret=SECRET,
+        schedules=SCHEDULES,
+        webhooks=receiver.url,
+    )
+    conn = redis_sync.Redis.from_url(redis_url)  # rq's registry of queues is not prefixed
+    conn.srem("rq:queues", f"rq:queue:{Keys(key_prefix).queue}")
+    conn.close()
+
+
+@pytest.fixture
+async def svc(api: Any, redis_url: str, key_prefix: str) -> AsyncIterator[Service]:
+    """A service of the test's own over the api fixture's store (teams already loaded)."""
+    client = Redis.from_url(redis_url)
+    yield Service(client, read_policy(SCHEDULES), prefix=key_prefix, url=redis_url)
+    await client.aclose()
+
+
+@pytest.fixture(autouse=True)
+def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three retries without waiting (production waits 2, 10, 60, 300 s)."""
+    monkeypatch.setattr(delivery, "RETRY", Retry(max=3, interval=0))
+
+
+def work(redis_url: str, key_prefix: str) -> None:
+    """Run the deployment's RQ queue to empty, in this process."""
+    conn = redis_sync.Redis.from_url(redis_url)
+    try:
+        queue = Queue(Keys(key_prefix).queue, connection=conn)
+        worker = SimpleWorker([queue], connection=conn, name=f"{key_prefix}-{uuid.uuid4().hex[:8]}")
+        worker.work(burst=True, with_scheduler=True)
+    finally:
+        conn.close()
+
+
+async def intake(
+    api: Any, external_id: str, locale: str, timezone: str, **fields: Any
+) -> dict[str, Any]:
+    body = {
+        "source": "test",
+        "external_id": external_id,
+        "priority": "P3",
+        "skill": "billing",
+        "summary": "Invoice charged twice",
+        "customer": {
+            "id": f"cust-{external_id}",
+            "locale": locale,
+            "timezone": timezone,
+            "name": "Alex",
+        },
+        **fields,
+    }
+    answer = await api.post("/v1/escalations", json=body, headers=INTAKE)
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+async def recorded(svc: Service, case_id: str) -> list[Delivered]:
+    raw = await svc.redis.hgetall(svc.keys.case_updates(case_id))
+    return sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: (d.at, d.event))
+
+
+async def test_dispatch_records_customer_updates_in_their_language(api, svc, settings) -> None:
+    """Dispatch records each customer update on its case, rendered in the customer's language."""
+    cs = await intake(api, "d-cs", "cs-CZ", "Europe/Prague")
+    ja = await intake(api, "d-ja", "ja-JP", "Asia/Tokyo")
+    assert (cs["team"], ja["status"]) == ("prg-l1", "waiting")
+    pending = await svc.redis.xlen(svc.keys.outbox)
+
+    assert await delivery.dispatch(svc, CATALOGS, settings) == pending
+    assert await delivery.dispatch(svc, CATALOGS, settings) == 0
+
+    [received] = await recorded(svc, cs["id"])
+    assert received.event == "received"
+    assert received.audience == "customer"
+    assert received.locale == "cs"
+    assert received.timezone == "Europe/Prague"
+    assert received.subject == f"Váš požadavek {cs['id']} jsme přijali"
+    assert received.body.startswith("Dobrý den, Alex,")
+    assert "do 4 hodin, nejpozději 23. 11. 2026 14:00" in received.body  # 13:00Z in Prague
+    assert received.status_url == cs["status_url"]
+    assert cs["status_url"] in received.body
+
+    updates = await recorded(svc, ja["id"])
+    assert [u.event for u in updates] == ["received", "waiting"]
+    assert {u.locale for u in updates} == {"ja"}
+    assert updates[0].subject == f"【{ja['id']}】お問い合わせを受け付けました"
+    assert "2026/11/24 13:00" in updates[0].body  # ack due 04:00Z, Tokyo time
+
+
+async def test_team_and_ops_messages_are_english(
+    api, svc, settings, receiver, redis_url, key_prefix
+) -> None:
+    """Team and operations messages reach the webhook in English; the customer's in theirs."""
+    cs = await intake(api, "e-cs", "cs-CZ", "Europe/Prague")
+    lost = await intake(api, "e-lost", "de-DE", "Europe/Berlin", skill="telepathy")
+    assert lost["status"] == "unroutable"
+    end = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # prg-l1's 16:30 Prague shift end
+    report = await handovers.hand_over(svc, "prg-l1", end)
+    assert sum(report.moved.values()) + report.waiting == 1
+
+    await delivery.dispatch(svc, CATALOGS, settings)
+    work(redis_url, key_prefix)
+
+    by_audience: dict[str, list[dict[str, Any]]] = {}
+    for payload in receiver.payloads():
+        by_audience.setdefault(payload["audience"], []).append(payload)
+    [team] = by_audience["team"]
+    assert team["case"] == cs["id"]
+    assert team["team"] in report.moved
+    assert team["locale"] == "en"
+    assert team["subject"] == f"[team] case {cs['id']}: handed over"
+    assert "from_team: prg-l1" in team["body"]
+    ops = {p["case"]: p for p in by_audience["ops"]}
+    assert ops[lost["id"]]["subject"] == f"[ops] case {lost['id']}: unroutable"
+    assert "no tier-1 team has skill telepathy" in ops[lost["id"]]["body"]
+    for message in by_audience["ops"] + by_audience["team"]:
+        assert message["locale"] == "en"
+        assert message["subject"].startswith(f"[{message['audience']}] case {message['case']}: ")
+        assert message["status_url"] == ""
+    customer = {(p["case"], p["event"]): p for p in by_audience["customer"]}
+    assert customer[(cs["id"], "received")]["locale"] == "cs"
+    moved = [p for (case, event), p in customer.items() if case == cs["id"] and event != "received"]
+    assert len(moved) == 1
+    assert moved[0]["locale"] == "cs"
+
+
+async def test_case_updates_endpoint_and_rerender(api, svc, settings) -> None:
+    """GET /v1/cases/{id}/updates lists the updates as sent; ?locale=de renders them in German."""
+    cs = await intake(api, "u-cs", "cs-CZ", "Europe/Prague")
+    await delivery.dispatch(svc, CATALOGS, settings)
+
+    sent = await api.get(f"/v1/cases/{cs['id']}/updates", headers=OPS)
+    assert sent.status_code == 200, sent.text
+    [update] = sent.json()
+    assert update["locale"] == "cs"
+    assert update["subject"] == f"Váš požadavek {cs['id']} jsme přijali"
+
+    german = await api.get(f"/v1/cases/{cs['id']}/updates?locale=de", headers=OPS)
+    assert german.status_code == 200, german.text
+    [de] = german.json()
+    assert de["locale"] == "de"
+    assert de["key"] == update["key"]
+    assert de["subject"] == f"Wir haben Ihre Anfrage {cs['id']} erhalten"
+    assert de["body"].startswith("Hallo Alex,")
+    assert "innerhalb von 4 Stunden" in de["body"]
+    assert "23.11.2026, 14:00" in de["body"]  # still the customer's (Prague) wall clock
+
+    viewer = await api.get(f"/v1/cases/{cs['id']}/updates", headers=token("viewer"))
+    assert viewer.status_code == 200
+    other = await api.get(f"/v1/cases/{cs['id']}/updates", headers=token("agent", "tyo-l1"))
+    assert other.status_code == 403
+
+
+async def test_webhook_is_signed_and_carries_the_idempotency_key(
+    api, svc, settings, receiver, redis_url, key_prefix
+) -> None:
+    """Each POST is HMAC-SHA256 signed over timestamp.body and keyed by the message key."""
+    await intake(api, "s-ja", "ja-JP", "Asia/Tokyo")
+    await delivery.dispatch(svc, CATALOGS, settings)
+    work(redis_url, key_prefix)
+
+    assert len(receiver.requests) == 2  # received + waiting
+    for request in receiver.requests:
+        headers, body = request["headers"], request["body"]
+        assert request["path"] == "/hook"
+        assert headers["content-type"] == "application/json"
+        stamp = headers["x-followsun-timestamp"]
+        assert abs(int(stamp) - time.time()) < 120
+        assert request["signed"]
+        mac = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
+        assert headers["x-followsun-signature"] == "sha256=" + mac.hexdigest()
+        assert headers["x-followsun-signature"] != signature(SECRET, stamp, body + b" ")
+        assert headers["x-followsun-signature"] != signature("other-secret", stamp, body)
+        payload = json.loads(body)
+        assert headers["idempotency-key"] == payload["key"]
+        assert payload["locale"] == "ja"
+    keys = {r["headers"]["idempotency-key"] for r in receiver.requests}
+    assert len(keys) == 2
+
+
+async def test_failed_deliveries_retry_until_accepted_once(
+    api, svc, settings, receiver, redis_url, key_prefix
+) -> None:
+    """A receiver answering 500, 500, 200 gets the message three times and accepts it once."""
+    receiver.answer(500, 500, 200)
+    await intake(api, "r-cs", "cs-CZ", "Europe/Prague")
+    await delivery.dispatch(svc, CATALOGS, settings)
+    work(redis_url, key_prefix)
+
+    assert [r["status"] for r in receiver.requests] == [500, 500, 200]
+    assert len(receiver.accepted()) == 1
+    assert len({r["headers"]["idempotency-key"] for r in receiver.requests}) == 1
+    assert len({r["body"] for r in receiver.requests}) == 1
+    assert all(r["signed"] for r in receiver.requests)
+    assert await svc.redis.hlen(svc.keys.dead_letters) == 0
+    work(redis_url, key_prefix)
+    assert len(receiver.requests) == 3  # nothing left to retry
+
+
+async def test_dead_letter_and_replay(api, svc, settings, receiver, redis_url, key_prefix) -> None:
+    """A receiver that always fails leaves a dead letter; ops replay delivers it once healed."""
+    receiver.answer(503)
+    case = await intake(api, "x-cs", "cs-CZ", "Europe/Prague")
+    await delivery.dispatch(svc, CATALOGS, settings)
+    work(redis_url, key_prefix)
+
+    assert [r["status"] for r in receiver.requests] == [503] * 4  # first try + 3 retries
+    assert receiver.accepted() == []
+    dead = await api.get("/v1/outbox/dead", headers=OPS)
+    assert dead.status_code == 200, dead.text
+    [letter] = dead.json()
+    assert letter["url"] == receiver.url
+    assert letter["key"] == f"{case['id']}:1:customer:received"
+    assert letter["key"] == receiver.requests[0]["headers"]["idempotency-key"]
+    assert "503" in letter["error"]
+    assert letter["attempts"] == 4
+    assert json.loads(letter["payload"])["case"] == case["id"]
+    forbidden = await api.get("/v1/outbox/dead", headers=token("viewer"))
+    assert forbidden.status_code == 403
+    refused = await api.post(f"/v1/outbox/{letter['id']}/replay", headers=token("viewer"))
+    assert refused.status_code == 403
+    unknown = await api.post("/v1/outbox/no-such-letter/replay", headers=OPS)
+    assert unknown.status_code == 404
+
+    receiver.answer(200)
+    replayed = await api.post(f"/v1/outbox/{letter['id']}/replay", headers=OPS)
+    assert replayed.status_code == 202, replayed.text
+    assert replayed.json() == {"status": "queued", "id": letter["id"]}
+    work(redis_url, key_prefix)
+
+    [delivered] = receiver.accepted()
+    assert delivered["headers"]["idempotency-key"] == letter["key"]
+    assert delivered["body"] == letter["payload"].encode()
+    assert delivered["signed"]
+    assert (await api.get("/v1/outbox/dead", headers=OPS)).json() == []
+    assert len(receiver.requests) == 5
+
+
+async def test_api_transitions_queue_customer_updates(api, svc, settings) -> None:
+    """Resolving a case through the API queues a 'resolved' update in the customer's language."""
+    cs = await intake(api, "t-cs", "cs-CZ", "Europe/Prague")
+    answer = await api.post(
+        f"/v1/cases/{cs['id']}/resolve",
+        json={"resolution": "refundace byla provedena"},
+        headers=OPS,
+    )
+    assert answer.status_code == 200, answer.text
+    await delivery.dispatch(svc, CATALOGS, settings)
+
+    updates = {u.event: u for u in await recorded(svc, cs["id"])}
+    assert set(updates) == {"received", "resolved"}
+    assert updates["resolved"].locale == "cs"
+    assert updates["resolved"].subject == f"Váš požadavek {cs['id']} byl vyřešen"
+    assert "refundace byla provedena" in updates["resolved"].body
+
+
+async def test_enqueueing_uses_no_deprecated_rq_api(api, svc, settings) -> None:
+    """Dispatch enqueues delivery jobs without rq deprecation warnings."""
+    await intake(api, "w-cs", "cs-CZ", "Europe/Prague")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        await delivery.dispatch(svc, CATALOGS, settings)
+    assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []
