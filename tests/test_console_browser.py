@@ -1,0 +1,543 @@
+"""The console in a real headless Chromium (Playwright, sync API) against a real `followsun
+serve` process and a real Redis. Nothing is mocked; the server reads the real clock, so the
+cells and shift ends the tests look at are computed from it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+from zoneinfo import ZoneInfo
+
+import holidays as holiday_calendars
+import httpx
+import pytest
+import redis as redis_sync
+from conftest import ROOT, SCHEDULES, SECRET
+from playwright.sync_api import Browser, Page, sync_playwright
+from redis.asyncio import Redis
+
+from router.api.auth import make_token
+from router.handovers import HandoverReport, hand_over
+from router.schedule_files import read_policy
+from router.service import Service
+
+SHOTS = ROOT / "test-output" / "screenshots"
+AMS = ZoneInfo("Europe/Amsterdam")
+DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+CONTROLS_WITHOUT_LABEL = """() => Array.from(
+  document.querySelectorAll('input:not([type=hidden]), select, textarea')
+).filter(el => !(
+  (el.getAttribute('aria-label') || '').trim()
+  || el.closest('label')
+  || (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]'))
+)).map(el => el.outerHTML)"""
+
+
+class Server:
+    """A running `followsun serve` process with its own key prefix."""
+
+    def __init__(self, base: str, prefix: str, redis_url: str) -> None:
+        self.base = base
+        self.prefix = prefix
+        self.redis_url = redis_url
+
+    def api(self, role: str, team: str | None = None, subject: str | None = None) -> httpx.Client:
+        bearer = make_token(SECRET, role, team, subject=subject)
+        return httpx.Client(
+            base_url=self.base, headers={"Authorization": f"Bearer {bearer}"}, timeout=10
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    prefix = f"test-browser-{uuid.uuid4().hex[:10]}"
+    env = {
+        **os.environ,
+        "REDIS_URL": redis_url,
+        "FOLLOWSUN_KEY_PREFIX": prefix,
+        "FOLLOWSUN_SCHEDULES": str(SCHEDULES),
+        "FOLLOWSUN_SECRET": SECRET,
+    }
+    logs = tmp_path_factory.mktemp("serve")
+    loaded = subprocess.run(
+        [sys.executable, "-m", "router.cli", "schedules", "load"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert "22 team(s) changed" in loaded.stdout, loaded.stdout
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    with (logs / "serve.log").open("wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "router.cli", "serve", "--port", str(port)],
+            env=env,
+            cwd=ROOT,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (logs / "serve.log").read_text()
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline, "the server never answered /healthz"
+            time.sleep(0.1)
+        yield Server(base, prefix, redis_url)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        client = redis_sync.Redis.from_url(redis_url)
+        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
+        keys += list(client.scan_iter(f"rq:*{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+        client.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+def new_page(browser: Browser, **options: Any) -> Page:
+    page = browser.new_context(**options).new_page()
+    page.set_default_timeout(10_000)
+    return page
+
+
+def shot(page: Page, name: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Page, server: Server, bearer: str, next_: str | None = None) -> None:
+    """Paste the token on the sign-in page and press the button."""
+    url = f"{server.base}/console/login" + (f"?next={next_}" if next_ else "")
+    answer = page.goto(url)
+    assert answer is not None
+    assert answer.status == 200
+    assert answer.headers["content-type"].startswith("text/html")
+    page.fill("#token", bearer)
+    with page.expect_navigation():
+        page.get_by_role("button", name="Sign in").click()
+
+
+def html_ok(answer: Any, status: int = 200) -> None:
+    assert answer is not None
+    assert answer.status == status
+    assert answer.headers["content-type"].startswith("text/html"), answer.headers
+
+
+def run_async(coro: Any) -> Any:
+    """Run a coroutine on a thread of its own (the Playwright sync API owns this thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
+def nl_cell(page: Page, at: datetime) -> Any:
+    """The heatmap's nl cell for the hour starting at `at`."""
+    link = page.locator(f'#heatmap a[href$="language=nl&cell={int(at.timestamp())}"]')
+    assert link.count() == 1
+    return link
+
+
+def cell_state(page: Page, at: datetime) -> tuple[str, str]:
+    link = nl_cell(page, at)
+    return link.evaluate("a => a.parentElement.className"), link.text_content()
+
+
+def changed_hour(spec: dict[str, Any]) -> tuple[int, date, int]:
+    """A weekly rule of the team, a weekday of the current Amsterdam week it makes the team
+    work that is neither a Dutch public holiday nor an override date, and the hour (local)
+    the rule's end moves over when it is pushed back by two hours."""
+    today = datetime.now(AMS).date()
+    monday = today - timedelta(days=today.weekday())
+    closed = holiday_calendars.country_holidays("NL", years={monday.year, monday.year + 1})
+    overridden = {date.fromisoformat(o["date"]) for o in spec.get("overrides", [])}
+    for offset in range(5):
+        day = monday + timedelta(days=offset)
+        if day in closed or day in overridden:
+            continue
+        for i, rule in enumerate(spec["shifts"]):
+            start = date.fromisoformat(rule["from"]) if rule.get("from") else date.min
+            until = date.fromisoformat(rule["until"]) if rule.get("until") else date.max
+            hour, minute = (int(x) for x in rule["end"].split(":"))
+            if DAYS[day.weekday()] in rule["days"] and start <= day < until and minute == 0:
+                assert 8 < hour < 22, rule
+                return i, day, hour
+    pytest.fail(f"no working weekday of ams-l1 in the week of {monday}")
+
+
+def test_ops_edits_a_shift_and_the_coverage_heatmap_follows(server, browser) -> None:
+    """An ops user's saved shift change shows in the heatmap, cell detail and revisions."""
+    subject = "ops-alice@followsun.test"
+    with server.api("ops") as ops:
+        before = ops.get("/v1/teams/ams-l1")
+        assert before.status_code == 200
+    version = int(before.headers["etag"].strip('"'))
+    rule, day, hour = changed_hour(before.json())
+    at = datetime.combine(day, dtime(hour), tzinfo=AMS)
+    coverage = f"{server.base}/console/coverage?tz=Europe/Amsterdam&tier=1"
+
+    page = new_page(browser)
+    try:
+        sign_in(page, server, make_token(SECRET, "ops", subject=subject))
+        assert urlparse(page.url).path == "/console"
+        html_ok(page.goto(coverage))
+        assert page.locator("#heatmap caption").inner_text().startswith("Week of")
+        assert cell_state(page, at) == ("none", "✕gap")
+        nl_cell(page, at).click()
+        page.wait_for_url("**cell=*")
+        assert "Nobody" in page.locator("#cell-detail").inner_text()
+        shot(page, "coverage_before_edit")
+
+        html_ok(page.goto(f"{server.base}/console/teams/ams-l1"))
+        assert f"(version {version})" in page.locator("h1").inner_text()
+        end = page.locator(f"#shifts-{rule}-end")
+        assert end.input_value() == f"{hour:02d}:00"
+        end.fill(f"{hour + 2:02d}:00")
+        with page.expect_navigation():
+            page.get_by_role("button", name="Save schedule").click()
+        assert page.url.endswith("/console/teams/ams-l1?saved=1")
+        assert "Saved." in page.locator("#saved").inner_text()
+        assert f"(version {version + 1})" in page.locator("h1").inner_text()
+        assert page.locator(f"#shifts-{rule}-end").input_value() == f"{hour + 2:02d}:00"
+        shot(page, "team_saved")
+
+        with server.api("ops") as ops:
+            after = ops.get("/v1/teams/ams-l1")
+        assert after.headers["etag"] == f'"{version + 1}"'
+        assert after.json()["shifts"][rule]["end"] == f"{hour + 2:02d}:00"
+
+        html_ok(page.goto(coverage))
+        assert cell_state(page, at) == ("full", "●covered")
+        assert cell_state(page, at + timedelta(hours=1)) == ("full", "●covered")
+        nl_cell(page, at).click()
+        page.wait_for_url(f"**cell={int(at.timestamp())}")
+        detail = page.locator("#cell-detail")
+        assert " for nl" in detail.locator("h2").inner_text()
+        teams = detail.locator("li").all_inner_texts()
+        assert len(teams) == 1
+        assert teams[0].startswith("ams-l1 (Amsterdam Customer Care, tier 1)")
+        assert teams[0].endswith(f"{hour + 2:02d}:00")
+        shot(page, "coverage_after_edit")
+
+        html_ok(page.goto(f"{server.base}/console/teams/ams-l1/revisions"))
+        newest = page.locator("#revisions tbody tr").first.locator("td").all_inner_texts()
+        assert newest[0] == str(version + 1)
+        assert newest[2] == subject
+        assert newest[3] == "changed shifts"
+        shot(page, "revisions")
+    finally:
+        page.context.close()
+
+
+def test_second_editor_gets_a_conflict_and_saves_nothing(server, browser) -> None:
+    """Two editors of one team: the second save is refused and none of it is stored."""
+    with server.api("ops") as ops:
+        original = ops.get("/v1/teams/ber-l1").json()
+    assert original["capacity"] != 7
+    first = new_page(browser)
+    second = new_page(browser)
+    try:
+        sign_in(first, server, make_token(SECRET, "ops", subject="ops-first"))
+        sign_in(second, server, make_token(SECRET, "ops", subject="ops-second"))
+        url = f"{server.base}/console/teams/ber-l1"
+        html_ok(first.goto(url))
+        html_ok(second.goto(url))
+        version = int(first.locator("input[name=version]").input_value())
+        assert second.locator("input[name=version]").input_value() == str(version)
+
+        first.fill("#name", "Berlin (first editor)")
+        with first.expect_navigation():
+            first.get_by_role("button", name="Save schedule").click()
+        assert first.locator("#saved").is_visible()
+
+        second.fill("#name", "Berlin (second editor)")
+        second.fill("#capacity", "7")
+        with second.expect_navigation() as nav:
+            second.get_by_role("button", name="Save schedule").click()
+        html_ok(nav.value, 409)
+        banner = second.locator("#banner").inner_text()
+        assert "Someone else saved this team first" in banner
+        assert f"version {version + 1}" in banner
+        assert second.locator("#name").input_value() == "Berlin (second editor)"
+        shot(second, "team_conflict")
+    finally:
+        first.context.close()
+        second.context.close()
+
+    with server.api("ops") as ops:
+        stored = ops.get("/v1/teams/ber-l1")
+        revisions = ops.get("/v1/teams/ber-l1/revisions").json()
+    assert stored.headers["etag"] == f'"{version + 1}"'
+    assert stored.json() == {**original, "name": "Berlin (first editor)"}
+    assert [r["by"] for r in revisions if r["version"] > version] == ["ops-first"]
+
+
+def test_agent_acknowledges_a_case_and_reads_the_handover_packet(server, browser) -> None:
+    """An agent acknowledges a handed-over case in the queue and reads its packet."""
+    body = {
+        "source": "browser-test",
+        "external_id": uuid.uuid4().hex,
+        "priority": "P3",
+        "skill": "billing",
+        "summary": "The March invoice is charged twice",
+        "steps_taken": ["checked the payment log", "re-sent the invoice"],
+        "help_needed": "refund the second charge",
+        "customer": {
+            "id": "cust-browser",
+            "name": "Anna Jansen",
+            "locale": "en-GB",
+            "timezone": "Europe/London",
+        },
+    }
+    with server.api("intake") as intake:
+        created = intake.post("/v1/escalations", json=body)
+    assert created.status_code == 201, created.text
+    case = created.json()
+    assert case["status"] == "assigned", case["decision"]["reasons"]
+    leaving = case["team"]
+
+    async def shift_end() -> tuple[datetime, HandoverReport]:
+        redis = Redis.from_url(server.redis_url)
+        try:
+            svc = Service(redis, read_policy(SCHEDULES), prefix=server.prefix, url=server.redis_url)
+            now = datetime.now(UTC)
+            ends = [s.end for s in (await svc.index(now)).at(now) if s.team == leaving]
+            assert ends, f"{leaving} took the case but is not on shift"
+            return ends[0], await hand_over(svc, leaving, ends[0])
+        finally:
+            await redis.aclose()
+
+    at, report = run_async(shift_end())
+    assert not report.still_on_shift
+    assert sum(report.moved.values()) == 1, report
+    with server.api("ops") as ops:
+        moved = ops.get(f"/v1/cases/{case['id']}").json()
+        packets = ops.get(f"/v1/cases/{case['id']}/handovers").json()
+    taker = moved["team"]
+    assert (moved["status"], report.moved) == ("assigned", {taker: 1})
+    assert taker != leaving
+    assert len(packets) == 1
+
+    page = new_page(browser)
+    try:
+        sign_in(page, server, make_token(SECRET, "agent", taker))
+        assert urlparse(page.url).path == "/console/queue"
+        article = page.locator(f"#case-{case['id']}")
+        assert "assigned" in article.locator("h3").inner_text()
+        with page.expect_navigation():
+            page.get_by_role("button", name=f"Acknowledge {case['id']}").click()
+        assert page.locator("#flash").inner_text() == f"ack: {case['id']}"
+        assert "acknowledged" in article.locator("h3").inner_text()
+        assert page.get_by_role("button", name=f"Acknowledge {case['id']}").count() == 0
+
+        packet = page.locator("article.packet")
+        assert packet.count() == 1
+        assert packet.get_attribute("aria-label") == (
+            f"Handover packet {case['id']} {leaving} to {taker}"
+        )
+        assert f"{case['id']}: {leaving} → {taker}" in packet.locator("h3").inner_text()
+        text = packet.inner_text()
+        assert "The March invoice is charged twice" in text
+        steps = packet.locator("dt:has-text('Steps taken') + dd li").all_inner_texts()
+        assert steps == body["steps_taken"]
+        customer = packet.locator("dt:has-text('Customer') + dd").inner_text()
+        assert customer == "Anna Jansen (en-GB, Europe/London)"
+        deadlines = packet.locator("dt:has-text('Deadlines') + dd").inner_text()
+
+        def utc(value: str) -> str:
+            return datetime.fromisoformat(value).astimezone(UTC).strftime("%a %d %b %H:%M")
+
+        due = packets[0]["deadlines"]
+        assert deadlines == (
+            f"ack {utc(due['acknowledge'])} · next update {utc(due['next_update'])} · "
+            f"resolve {utc(due['resolve'])}"
+        )
+        assert "refund the second charge" in text
+        shot(page, "agent_queue_packet")
+    finally:
+        page.context.close()
+
+    assert at > datetime.now(UTC)
+    with server.api("ops") as ops:
+        done = ops.get(f"/v1/cases/{case['id']}").json()
+        events = ops.get(f"/v1/cases/{case['id']}/events").json()
+    assert (done["status"], done["team"]) == ("acknowledged", taker)
+    assert events[-1]["actor"] == f"agent:{taker}"
+
+
+def test_signed_out_user_is_sent_to_login_and_back(server, browser) -> None:
+    """A signed-out visitor is sent to sign in and then lands on the page they asked for."""
+    page = new_page(browser)
+    try:
+        answer = page.goto(f"{server.base}/console/coverage?tz=Asia%2FTokyo&tier=2")
+        html_ok(answer)
+        assert answer.request.redirected_from is not None
+        url = urlparse(page.url)
+        assert url.path == "/console/login"
+        assert parse_qs(url.query)["next"] == ["/console/coverage?tz=Asia%2FTokyo&tier=2"]
+        assert page.get_by_label("Access token").is_visible()
+        shot(page, "login_redirect")
+        page.fill("#token", make_token(SECRET, "viewer"))
+        with page.expect_navigation() as nav:
+            page.get_by_role("button", name="Sign in").click()
+        html_ok(nav.value)
+        url = urlparse(page.url)
+        assert url.path == "/console/coverage"
+        assert parse_qs(url.query) == {"tz": ["Asia/Tokyo"], "tier": ["2"]}
+        assert page.locator("#tz").input_value() == "Asia/Tokyo"
+        assert page.locator("#tier").input_value() == "2"
+        assert page.locator("#heatmap").is_visible()
+        shot(page, "coverage_after_login")
+    finally:
+        page.context.close()
+
+
+def test_agent_cannot_open_or_post_the_team_editor(server, browser) -> None:
+    """An agent gets 403 on the team editor and cannot save through it either."""
+    with server.api("ops") as ops:
+        before = ops.get("/v1/teams/ams-l1")
+    page = new_page(browser)
+    try:
+        sign_in(page, server, make_token(SECRET, "agent", "ams-l1"))
+        answer = page.goto(f"{server.base}/console/teams/ams-l1")
+        html_ok(answer, 403)
+        assert page.locator("p.banner").inner_text() == "Only operations staff can edit schedules."
+        assert page.locator("form[action='/console/teams/ams-l1']").count() == 0
+        shot(page, "agent_forbidden")
+        posted = page.request.post(
+            f"{server.base}/console/teams/ams-l1",
+            form={"version": before.headers["etag"].strip('"'), "name": "taken over"},
+            max_redirects=0,
+        )
+        assert posted.status == 403
+    finally:
+        page.context.close()
+    with server.api("ops") as ops:
+        after = ops.get("/v1/teams/ams-l1")
+    assert (after.headers["etag"], after.json()) == (before.headers["etag"], before.json())
+
+
+def test_every_control_on_the_editor_and_queue_has_a_label(server, browser) -> None:
+    """Each input, select and textarea of the team editor and the queue has a label."""
+    with server.api("intake") as intake:
+        created = intake.post(
+            "/v1/escalations",
+            json={
+                "source": "browser-test",
+                "external_id": uuid.uuid4().hex,
+                "priority": "P4",
+                "skill": "billing",
+                "summary": "a question about VAT",
+                "customer": {"id": "cust-a11y", "locale": "en-US"},
+            },
+        )
+    assert created.status_code == 201, created.text
+    team = created.json()["team"]
+    assert team
+
+    page = new_page(browser)
+    try:
+        pages = [
+            ("/console/teams/ams-l1", make_token(SECRET, "ops"), 40),
+            (f"/console/queue?team={team}", make_token(SECRET, "ops"), 3),
+            ("/console/queue", make_token(SECRET, "agent", team), 2),
+        ]
+        for path, bearer, least in pages:
+            page.context.clear_cookies()
+            sign_in(page, server, bearer)
+            html_ok(page.goto(server.base + path))
+            count = page.locator("input:not([type=hidden]), select, textarea").count()
+            assert count >= least, (path, count)
+            assert page.evaluate(CONTROLS_WITHOUT_LABEL) == [], path
+        shot(page, "agent_queue_labels")
+    finally:
+        page.context.close()
+
+
+def test_sign_in_works_with_the_keyboard_only(server, browser) -> None:
+    """Type the token into the focused field, Tab to the button, press Enter: signed in."""
+    page = new_page(browser)
+    try:
+        html_ok(page.goto(f"{server.base}/console/login"))
+        page.keyboard.press("Tab")
+        assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+        page.locator("#token").focus()
+        page.keyboard.type(make_token(SECRET, "ops", subject="ops-keyboard"))
+        page.keyboard.press("Tab")
+        focused = page.evaluate("() => document.activeElement.textContent.trim()")
+        assert focused == "Sign in"
+        with page.expect_navigation() as nav:
+            page.keyboard.press("Enter")
+        html_ok(nav.value)
+        assert urlparse(page.url).path == "/console"
+        assert "Signed in as ops-keyboard (ops)" in page.locator("header .who").inner_text()
+        shot(page, "keyboard_signed_in")
+    finally:
+        page.context.close()
+
+
+def test_coverage_and_editor_fit_a_tablet_without_page_side_scroll(server, browser) -> None:
+    """At 768x1024 only the heatmap's own container scrolls sideways, never the page."""
+    page = new_page(browser, viewport={"width": 768, "height": 1024})
+    try:
+        sign_in(page, server, make_token(SECRET, "ops"))
+        widths = {}
+        for path, name in [
+            ("/console/teams/ams-l1", "tablet_editor"),
+            ("/console/coverage?tz=Europe/Amsterdam&tier=1", "tablet_coverage"),
+        ]:
+            html_ok(page.goto(server.base + path))
+            widths[path] = page.evaluate("() => document.documentElement.scrollWidth")
+            shot(page, name)
+        scroller = page.locator("#heatmap").evaluate(
+            "t => [t.parentElement.scrollWidth, t.parentElement.clientWidth]"
+        )
+        assert scroller[0] > scroller[1] > 0  # the heatmap scrolls inside its own container
+        assert {p: w for p, w in widths.items() if w > 768 + 1} == {}
+    finally:
+        page.context.close()
