@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 import msgspec
 from redis.asyncio import Redis
 
-from .domain.case import Case, CaseEvent, IllegalTransition, open_case
+from .domain.case import Case, CaseEvent, IllegalTransition, move, open_case
 from .domain.errors import InputError, Problem, ScheduleError
 from .domain.escalation import Escalation
 from .domain.handover import messages_for
@@ -157,6 +157,41 @@ class Service:
             else f"{case.team} names no escalates_to"
         )
         return msgspec.structs.replace(decision, reasons=[note, *decision.reasons])
+
+    async def escalate(
+        self,
+        case: Case,
+        now: datetime,
+        *,
+        actor: str,
+        kind: str = "hierarchical",
+        skill: str | None = None,
+        reason: str = "",
+    ) -> Case:
+        """Functional (another skill, same tier) or hierarchical (up the chain) escalation,
+        the same from the API, the console and the deadline sweep."""
+        if not case.is_open:
+            raise IllegalTransition("escalate", case.status)
+        if kind == "functional":
+            if not skill:
+                raise InputError("skill", "a functional escalation names the skill it needs")
+            esc = msgspec.structs.replace(case.escalation, skill=skill)
+            decision = await self.route(esc, now, tier=case.tier)
+        else:
+            decision = await self.escalation_decision(case, now)
+        return await self.change(
+            case,
+            lambda c: move(
+                c,
+                decision,
+                "escalated",
+                now=now,
+                actor=actor,
+                policy=self.policy,
+                reason=reason or kind,
+                skill=skill,
+            ),
+        )
 
     async def change(self, case: Case, step: Callable[[Case], tuple[Case, CaseEvent]]) -> Case:
         """Apply one lifecycle step atomically, with the messages it owes the customer and

@@ -239,27 +239,8 @@ class CaseController(Controller):
         case = await case_for(svc, case_id, who)
         if not who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
-        if not case.is_open:
-            raise lifecycle.IllegalTransition("escalate", case.status)
-        if data.kind == "functional":
-            if not data.skill:
-                raise InputError("skill", "a functional escalation names the skill it needs")
-            esc = msgspec.structs.replace(case.escalation, skill=data.skill)
-            decision = await svc.route(esc, now, tier=case.tier)
-        else:
-            decision = await svc.escalation_decision(case, now)
-        new = await svc.change(
-            case,
-            lambda c: lifecycle.move(
-                c,
-                decision,
-                "escalated",
-                now=now,
-                actor=who.sub,
-                policy=svc.policy,
-                reason=data.reason or data.kind,
-                skill=data.skill,
-            ),
+        new = await svc.escalate(
+            case, now, actor=who.sub, kind=data.kind, skill=data.skill, reason=data.reason
         )
         metrics.transition("escalated")
         return view(svc, new)

@@ -486,19 +486,7 @@ async def _apply(
             raise InputError("text", "say how it was resolved")
         await svc.change(case, lambda c: lifecycle.resolve(c, text, now=now, actor=who))
     elif action == "escalate":
-        decision = await svc.escalation_decision(case, now)
-        await svc.change(
-            case,
-            lambda c: lifecycle.move(
-                c,
-                decision,
-                "escalated",
-                now=now,
-                actor=who,
-                policy=svc.policy,
-                reason=text or "escalated from the queue",
-            ),
-        )
+        await svc.escalate(case, now, actor=who, reason=text or "escalated from the queue")
     else:
         raise InputError("action", f"unknown action {action}")
 
