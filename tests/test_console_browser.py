@@ -248,8 +248,10 @@ def test_ops_edits_a_shift_and_the_coverage_heatmap_follows(server, browser) -> 
 
         with server.api("ops") as ops:
             after = ops.get("/v1/teams/ams-l1")
+        expected = before.json()
+        expected["shifts"][rule]["end"] = f"{hour + 2:02d}:00"
         assert after.headers["etag"] == f'"{version + 1}"'
-        assert after.json()["shifts"][rule]["end"] == f"{hour + 2:02d}:00"
+        assert after.json() == expected  # the form round-trips everything else unchanged
 
         html_ok(page.goto(coverage))
         assert cell_state(page, at) == ("full", "●covered")
@@ -539,5 +541,24 @@ def test_coverage_and_editor_fit_a_tablet_without_page_side_scroll(server, brows
         )
         assert scroller[0] > scroller[1] > 0  # the heatmap scrolls inside its own container
         assert {p: w for p, w in widths.items() if w > 768 + 1} == {}
+    finally:
+        page.context.close()
+
+
+def test_day_checkboxes_stay_beside_their_day_names_on_a_tablet(server, browser) -> None:
+    """At 768 px no weekday checkbox of the shift editor wraps away from its day name."""
+    page = new_page(browser, viewport={"width": 768, "height": 1024})
+    try:
+        sign_in(page, server, make_token(SECRET, "ops"))
+        html_ok(page.goto(f"{server.base}/console/teams/ams-l1"))
+        labels = page.locator("#shifts fieldset label")
+        assert labels.count() == 7 * page.locator("#shifts fieldset").count() > 0
+        split = page.evaluate(
+            """() => Array.from(document.querySelectorAll('#shifts fieldset label'))
+              .filter(l => l.getClientRects().length > 1)
+              .map(l => l.closest('fieldset').querySelector('legend').textContent
+                        + ': ' + l.textContent.trim())"""
+        )
+        assert split == []
     finally:
         page.context.close()
