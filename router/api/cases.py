@@ -18,7 +18,7 @@ from ..domain.routing import Decision
 from ..service import Service
 from . import metrics
 from .auth import allow
-from .deps import DEPS, Now, Svc, Who, case_for
+from .deps import DEPS, Context, Ctx, case_for
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
@@ -75,12 +75,14 @@ class IntakeController(Controller):
         status_code=201,
     )
     async def create(
-        self, data: JSONBody[Escalation], svc: Svc, now: Now, who: Who
+        self,
+        ctx: Ctx,
+        data: JSONBody[Escalation],
     ) -> Response[CaseView]:
-        case, created = await svc.intake(data, now, actor=who.sub)
+        case, created = await ctx.svc.intake(data, ctx.now, actor=ctx.who.sub)
         if created:
             metrics.escalation(case.decision)
-        return Response(view(svc, case), status_code=201 if created else 200)
+        return Response(view(ctx.svc, case), status_code=201 if created else 200)
 
     @post(
         "/route",
@@ -88,8 +90,12 @@ class IntakeController(Controller):
         operation_id="routeDryRun",
         status_code=200,
     )
-    async def dry_run(self, data: JSONBody[Escalation], svc: Svc, now: Now) -> Decision:
-        return await svc.route(data, now)
+    async def dry_run(
+        self,
+        ctx: Ctx,
+        data: JSONBody[Escalation],
+    ) -> Decision:
+        return await ctx.svc.route(data, ctx.now)
 
 
 class CaseController(Controller):
@@ -100,57 +106,68 @@ class CaseController(Controller):
     @get("/", guards=[allow("ops", "viewer", "agent")], operation_id="listCases")
     async def list_cases(
         self,
-        svc: Svc,
-        who: Who,
+        ctx: Ctx,
         team: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> CasePage:
-        if who.role == "agent":
-            if team not in (None, who.team):
+        if ctx.who.role == "agent":
+            if team not in (None, ctx.who.team):
                 raise PermissionDeniedException("agents list their own team's cases")
-            team = who.team
+            team = ctx.who.team
         if language is not None:
             language = parse_lang(language, "language").tag
         if status is not None and status not in lifecycle.OPEN | {"resolved", "closed"}:
             raise InputError("status", f'"{status}" is not a case status')
-        items, total, nxt = await svc.cases.page(
+        items, total, nxt = await ctx.svc.cases.page(
             team=team, status=status, language=language, limit=limit, cursor=cursor
         )
-        return CasePage(items=[view(svc, c) for c in items], total=total, next=nxt)
+        return CasePage(items=[view(ctx.svc, c) for c in items], total=total, next=nxt)
 
     @get(
         "/{case_id:str}", guards=[allow("ops", "viewer", "agent", "intake")], operation_id="getCase"
     )
-    async def get_case(self, case_id: FromPath[str], svc: Svc, who: Who) -> CaseView:
-        return view(svc, await case_for(svc, case_id, who))
+    async def get_case(
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+    ) -> CaseView:
+        return view(ctx.svc, await case_for(ctx.svc, case_id, ctx.who))
 
     @get(
         "/{case_id:str}/events", guards=[allow("ops", "viewer", "agent")], operation_id="caseEvents"
     )
-    async def events(self, case_id: FromPath[str], svc: Svc, who: Who) -> list[lifecycle.CaseEvent]:
-        await case_for(svc, case_id, who)
-        return await svc.cases.events(case_id)
+    async def events(
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+    ) -> list[lifecycle.CaseEvent]:
+        await case_for(ctx.svc, case_id, ctx.who)
+        return await ctx.svc.cases.events(case_id)
 
     @get(
         "/{case_id:str}/handovers",
         guards=[allow("ops", "viewer", "agent")],
         operation_id="caseHandovers",
     )
-    async def handovers(self, case_id: FromPath[str], svc: Svc, who: Who) -> list[Packet]:
+    async def handovers(
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+    ) -> list[Packet]:
         """The handover packets of the case, oldest first."""
-        await case_for(svc, case_id, who)
-        return await svc.cases.handovers(case_id)
+        await case_for(ctx.svc, case_id, ctx.who)
+        return await ctx.svc.cases.handovers(case_id)
 
-    async def _act(self, svc: Svc, case_id: FromPath[str], who: Who, step: Any) -> CaseView:
-        case = await case_for(svc, case_id, who)
-        if not who.may_act_on(case.team):
+    async def _act(self, ctx: Context, case_id: str, step: Any) -> CaseView:
+        case = await case_for(ctx.svc, case_id, ctx.who)
+        if not ctx.who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
-        new = await svc.change(case, step)
+        new = await ctx.svc.change(case, step)
         metrics.transition(new.status)
-        return view(svc, new)
+        return view(ctx.svc, new)
 
     @post(
         "/{case_id:str}/ack",
@@ -160,14 +177,14 @@ class CaseController(Controller):
     )
     async def ack(
         self,
+        ctx: Ctx,
         case_id: FromPath[str],
-        svc: Svc,
-        now: Now,
-        who: Who,
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
         return await self._act(
-            svc, case_id, who, lambda c: lifecycle.acknowledge(c, now=now, actor=who.sub)
+            ctx,
+            case_id,
+            lambda c: lifecycle.acknowledge(c, now=ctx.now, actor=ctx.who.sub),
         )
 
     @post(
@@ -177,19 +194,21 @@ class CaseController(Controller):
         status_code=200,
     )
     async def note(
-        self, case_id: FromPath[str], data: JSONBody[NoteBody], svc: Svc, now: Now, who: Who
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+        data: JSONBody[NoteBody],
     ) -> CaseView:
         return await self._act(
-            svc,
+            ctx,
             case_id,
-            who,
             lambda c: lifecycle.add_note(
                 c,
                 data.text,
-                now=now,
-                actor=who.sub,
+                now=ctx.now,
+                actor=ctx.who.sub,
                 customer_visible=data.customer_visible,
-                policy=svc.policy,
+                policy=ctx.svc.policy,
             ),
         )
 
@@ -200,13 +219,15 @@ class CaseController(Controller):
         status_code=200,
     )
     async def resolve(
-        self, case_id: FromPath[str], data: JSONBody[ResolveBody], svc: Svc, now: Now, who: Who
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+        data: JSONBody[ResolveBody],
     ) -> CaseView:
         return await self._act(
-            svc,
+            ctx,
             case_id,
-            who,
-            lambda c: lifecycle.resolve(c, data.resolution, now=now, actor=who.sub),
+            lambda c: lifecycle.resolve(c, data.resolution, now=ctx.now, actor=ctx.who.sub),
         )
 
     @post(
@@ -217,14 +238,12 @@ class CaseController(Controller):
     )
     async def close(
         self,
+        ctx: Ctx,
         case_id: FromPath[str],
-        svc: Svc,
-        now: Now,
-        who: Who,
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
         return await self._act(
-            svc, case_id, who, lambda c: lifecycle.close(c, now=now, actor=who.sub)
+            ctx, case_id, lambda c: lifecycle.close(c, now=ctx.now, actor=ctx.who.sub)
         )
 
     @post(
@@ -234,16 +253,19 @@ class CaseController(Controller):
         status_code=200,
     )
     async def escalate(
-        self, case_id: FromPath[str], data: JSONBody[EscalateBody], svc: Svc, now: Now, who: Who
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+        data: JSONBody[EscalateBody],
     ) -> CaseView:
-        case = await case_for(svc, case_id, who)
-        if not who.may_act_on(case.team):
+        case = await case_for(ctx.svc, case_id, ctx.who)
+        if not ctx.who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
-        new = await svc.escalate(
-            case, now, actor=who.sub, kind=data.kind, skill=data.skill, reason=data.reason
+        new = await ctx.svc.escalate(
+            case, ctx.now, actor=ctx.who.sub, kind=data.kind, skill=data.skill, reason=data.reason
         )
         metrics.transition("escalated")
-        return view(svc, new)
+        return view(ctx.svc, new)
 
     @post(
         "/{case_id:str}/reassign",
@@ -252,35 +274,38 @@ class CaseController(Controller):
         status_code=200,
     )
     async def reassign(
-        self, case_id: FromPath[str], data: JSONBody[ReassignBody], svc: Svc, now: Now, who: Who
+        self,
+        ctx: Ctx,
+        case_id: FromPath[str],
+        data: JSONBody[ReassignBody],
     ) -> CaseView:
-        case = await case_for(svc, case_id, who)
-        schedules = await svc.schedules(now)
+        case = await case_for(ctx.svc, case_id, ctx.who)
+        schedules = await ctx.svc.schedules(ctx.now)
         team = schedules.teams.get(data.team)
         if team is None:
             raise InputError("team", f'unknown team "{data.team}"')
-        targets = svc.policy.priorities[case.priority]
+        targets = ctx.svc.policy.priorities[case.priority]
         decision = Decision(
             action="assign",
             priority=case.priority,
             tier=team.tier,
             team=team.id,
             language=case.language,
-            ack_due=now + targets.acknowledge,
-            at=now,
-            reasons=[f"reassigned by {who.sub}" + (f": {data.reason}" if data.reason else "")],
+            ack_due=ctx.now + targets.acknowledge,
+            at=ctx.now,
+            reasons=[f"reassigned by {ctx.who.sub}" + (f": {data.reason}" if data.reason else "")],
         )
-        new = await svc.change(
+        new = await ctx.svc.change(
             case,
             lambda c: lifecycle.move(
                 c,
                 decision,
                 "reassigned",
-                now=now,
-                actor=who.sub,
-                policy=svc.policy,
+                now=ctx.now,
+                actor=ctx.who.sub,
+                policy=ctx.svc.policy,
                 reason=data.reason,
             ),
         )
         metrics.transition("reassigned")
-        return view(svc, new)
+        return view(ctx.svc, new)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import msgspec
 from litestar import Request
-from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.exceptions import PermissionDeniedException
 
@@ -15,19 +14,6 @@ from ..domain.case import Case
 from ..service import Service
 from .auth import Principal
 from .problems import NotFound
-
-
-def service(state: State) -> Service:
-    return state.service
-
-
-def now(state: State) -> datetime:
-    clock: Callable[[], datetime] = state.clock
-    return clock()
-
-
-def principal(request: Request[Any, Any, Any]) -> Principal:
-    return request.user
 
 
 async def case_for(svc: Service, case_id: str, who: Principal) -> Case:
@@ -40,13 +26,24 @@ async def case_for(svc: Service, case_id: str, who: Principal) -> Case:
     return case
 
 
-# Handler parameter types: explicit named dependencies (inferred ones go away in Litestar 3).
-Svc = NamedDependency[Service]
-Now = NamedDependency[datetime]
-Who = NamedDependency[Principal]
+class Context(msgspec.Struct, frozen=True):
+    """What every handler needs, resolved as one dependency: Litestar resolves several
+    dependencies of one level concurrently, in a task group per request, which costs more
+    than the work itself."""
 
-DEPS = {
-    "svc": Provide(service, sync_to_thread=False),
-    "now": Provide(now, sync_to_thread=False),
-    "who": Provide(principal, sync_to_thread=False),
-}
+    svc: Service
+    now: datetime
+    who: Principal | None
+
+
+def context(request: Request[Any, Any, Any]) -> Context:
+    state = request.app.state
+    user = request.scope.get("user")
+    return Context(
+        svc=state.service, now=state.clock(), who=user if isinstance(user, Principal) else None
+    )
+
+
+Ctx = NamedDependency[Context]
+
+DEPS = {"ctx": Provide(context, sync_to_thread=False)}

@@ -11,7 +11,7 @@ from ..delivery import DeadLetter, Delivered, dead_letters, render_message, repl
 from ..domain.handover import Outbox
 from ..domain.language import parse_lang
 from .auth import allow
-from .deps import DEPS, Svc, Who, case_for
+from .deps import DEPS, Ctx, case_for
 from .problems import NotFound
 
 
@@ -27,16 +27,15 @@ class OutboxController(Controller):
     )
     async def updates(
         self,
+        ctx: Ctx,
         case_id: FromPath[str],
         request: Request[Any, Any, Any],
-        svc: Svc,
-        who: Who,
         locale: FromQuery[str | None] = None,
     ) -> list[Delivered]:
         """The customer updates as sent; with ?locale= the same updates rendered in another
         language (for an agent who does not read the customer's)."""
-        await case_for(svc, case_id, who)
-        sent = await sent_updates(svc.redis, svc.keys, case_id)
+        await case_for(ctx.svc, case_id, ctx.who)
+        sent = await sent_updates(ctx.svc.redis, ctx.svc.keys, case_id)
         if locale is None:
             return sent
         parse_lang(locale, "locale")
@@ -62,8 +61,11 @@ class OutboxController(Controller):
         ]
 
     @get("/outbox/dead", guards=[allow("ops")], operation_id="deadLetters")
-    async def dead(self, svc: Svc) -> list[DeadLetter]:
-        return await dead_letters(svc.redis, svc.keys)
+    async def dead(
+        self,
+        ctx: Ctx,
+    ) -> list[DeadLetter]:
+        return await dead_letters(ctx.svc.redis, ctx.svc.keys)
 
     @post(
         "/outbox/{letter_id:str}/replay",
@@ -73,9 +75,14 @@ class OutboxController(Controller):
         sync_to_thread=True,
     )
     def replay(
-        self, letter_id: FromPath[str], request: Request[Any, Any, Any], svc: Svc
+        self,
+        ctx: Ctx,
+        letter_id: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> dict[str, str]:
         settings = request.app.state.settings
-        if not replay(svc.keys, svc.url, letter_id, settings.webhook_secret or settings.secret):
+        if not replay(
+            ctx.svc.keys, ctx.svc.url, letter_id, settings.webhook_secret or settings.secret
+        ):
             raise NotFound("dead letter", letter_id)
         return {"status": "queued", "id": letter_id}

@@ -15,7 +15,7 @@ from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
 from ..oncall import oncall_rows
 from .auth import allow
-from .deps import DEPS, Now, Svc
+from .deps import DEPS, Ctx
 
 ALL = ("ops", "agent", "intake", "viewer")
 
@@ -40,38 +40,36 @@ class QuestionController(Controller):
     @get("/oncall", guards=[allow(*ALL)], operation_id="onCall")
     async def oncall(
         self,
-        svc: Svc,
-        now: Now,
+        ctx: Ctx,
         at: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         skill: FromQuery[str | None] = None,
         tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> list[dict[str, object]]:
-        instant = parse_instant(at, "at") if at else now
+        instant = parse_instant(at, "at") if at else ctx.now
         if language:
             parse_lang(language, "language")
-        schedules = await svc.schedules(now)
+        schedules = await ctx.svc.schedules(ctx.now)
         return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
 
     @get("/coverage", guards=[allow(*ALL)], operation_id="coverage")
     async def coverage(
         self,
-        svc: Svc,
-        now: Now,
+        ctx: Ctx,
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         skill: FromQuery[str | None] = None,
         tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> CoverageAnswer:
-        start = parse_instant(from_, "from") if from_ else now
+        start = parse_instant(from_, "from") if from_ else ctx.now
         end = parse_instant(to, "to") if to else start + timedelta(days=7)
         if end <= start:
             raise InputError("to", "must be after from")
         if end - start > timedelta(days=92):
             raise InputError("to", "the horizon is at most 92 days")
         lang = parse_lang(language, "language") if language else None
-        schedules = await svc.schedules(now)
+        schedules = await ctx.svc.schedules(ctx.now)
         teams = [
             t
             for t in schedules.teams.values()

@@ -18,7 +18,7 @@ from ..domain.validation import TEAM_ID
 from ..jobs.planner import plan_after_edit
 from ..store.teams import NEVER, Revision
 from .auth import allow
-from .deps import DEPS, Now, Svc, Who
+from .deps import DEPS, Ctx
 from .problems import NotFound, PreconditionRequired
 
 ALL = ("ops", "agent", "intake", "viewer")
@@ -59,7 +59,10 @@ class TeamController(Controller):
     tags = ["teams"]
 
     @get("/", guards=[allow(*ALL)], operation_id="listTeams")
-    async def list_teams(self, svc: Svc) -> list[TeamItem]:
+    async def list_teams(
+        self,
+        ctx: Ctx,
+    ) -> list[TeamItem]:
         return [
             TeamItem(
                 id=t.id,
@@ -72,12 +75,16 @@ class TeamController(Controller):
                 skills=t.spec.skills,
                 escalates_to=t.spec.escalates_to,
             )
-            for t in (await svc.teams.all()).values()
+            for t in (await ctx.svc.teams.all()).values()
         ]
 
     @get("/{team_id:str}", guards=[allow(*ALL)], operation_id="getTeam")
-    async def get_team(self, team_id: FromPath[str], svc: Svc) -> Response[TeamSpec]:
-        stored = await svc.teams.get(team_id)
+    async def get_team(
+        self,
+        ctx: Ctx,
+        team_id: FromPath[str],
+    ) -> Response[TeamSpec]:
+        stored = await ctx.svc.teams.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
         return Response(stored.spec, headers={"ETag": _etag(stored.version)})
@@ -85,21 +92,21 @@ class TeamController(Controller):
     @put("/{team_id:str}", guards=[allow("ops")], operation_id="putTeam", status_code=200)
     async def put_team(
         self,
+        ctx: Ctx,
         team_id: FromPath[str],
         data: JSONBody[TeamSpec],
         request: Request[Any, Any, Any],
-        svc: Svc,
-        now: Now,
-        who: Who,
     ) -> Response[TeamSpec]:
         if not TEAM_ID.match(team_id):
             raise NotFound("team", team_id)
-        stored = await svc.teams.get(team_id)
+        stored = await ctx.svc.teams.get(team_id)
         expected = _expected(request, stored is not None)
-        await svc.check_team(team_id, data, now)
-        version = await svc.teams.put(team_id, data, expected=expected, by=who.sub, at=now)
-        svc.forget_schedules()
-        plan_after_edit(svc.keys.prefix, svc.url)
+        await ctx.svc.check_team(team_id, data, ctx.now)
+        version = await ctx.svc.teams.put(
+            team_id, data, expected=expected, by=ctx.who.sub, at=ctx.now
+        )
+        ctx.svc.forget_schedules()
+        plan_after_edit(ctx.svc.keys.prefix, ctx.svc.url)
         return Response(
             data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
         )
@@ -107,35 +114,41 @@ class TeamController(Controller):
     @delete("/{team_id:str}", guards=[allow("ops")], operation_id="deleteTeam", status_code=204)
     async def delete_team(
         self,
+        ctx: Ctx,
         team_id: FromPath[str],
         request: Request[Any, Any, Any],
-        svc: Svc,
-        now: Now,
-        who: Who,
     ) -> None:
-        stored = await svc.teams.get(team_id)
+        stored = await ctx.svc.teams.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
         expected = _expected(request, True)
-        await svc.check_team(team_id, None, now)
-        await svc.teams.put(team_id, None, expected=expected, by=who.sub, at=now)
-        svc.forget_schedules()
-        plan_after_edit(svc.keys.prefix, svc.url)
+        await ctx.svc.check_team(team_id, None, ctx.now)
+        await ctx.svc.teams.put(team_id, None, expected=expected, by=ctx.who.sub, at=ctx.now)
+        ctx.svc.forget_schedules()
+        plan_after_edit(ctx.svc.keys.prefix, ctx.svc.url)
 
     @get(
         "/{team_id:str}/handovers",
         guards=[allow("ops", "viewer", "agent")],
         operation_id="teamHandovers",
     )
-    async def received(self, team_id: FromPath[str], svc: Svc, who: Who) -> list[Packet]:
+    async def received(
+        self,
+        ctx: Ctx,
+        team_id: FromPath[str],
+    ) -> list[Packet]:
         """The handover packets the team received, newest first (an agent: its own team)."""
-        if who.role == "agent" and who.team != team_id:
+        if ctx.who.role == "agent" and ctx.who.team != team_id:
             raise PermissionDeniedException("agents read their own team's handovers")
-        return await svc.cases.received(team_id)
+        return await ctx.svc.cases.received(team_id)
 
     @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
-    async def revisions(self, team_id: FromPath[str], svc: Svc) -> list[Revision]:
-        revs = await svc.teams.revisions(team_id)
+    async def revisions(
+        self,
+        ctx: Ctx,
+        team_id: FromPath[str],
+    ) -> list[Revision]:
+        revs = await ctx.svc.teams.revisions(team_id)
         if not revs:
             raise NotFound("team", team_id)
         return revs
@@ -148,12 +161,11 @@ class TeamController(Controller):
     )
     async def calendar(
         self,
+        ctx: Ctx,
         team_id: FromPath[str],
-        svc: Svc,
-        now: Now,
         weeks: Annotated[int, QueryParameter(ge=1, le=26)] = 4,
     ) -> Response[bytes]:
-        schedules = await svc.schedules(now)
+        schedules = await ctx.svc.schedules(ctx.now)
         team = schedules.teams.get(team_id)
         if team is None:
             raise NotFound("team", team_id)
@@ -162,11 +174,11 @@ class TeamController(Controller):
         cal.add("version", "2.0")
         cal.add("x-wr-calname", f"{team.name} shifts")
         cal.add("x-wr-timezone", team.spec.timezone)
-        start = now.replace(minute=0, second=0, microsecond=0)
+        start = ctx.now.replace(minute=0, second=0, microsecond=0)
         for shift in expand(team, start, start + timedelta(weeks=weeks)):
             ev = Event()
             ev.add("uid", f"{team.id}-{shift.start:%Y%m%dT%H%M%SZ}@followsun")
-            ev.add("dtstamp", now)
+            ev.add("dtstamp", ctx.now)
             ev.add("dtstart", shift.start)
             ev.add("dtend", shift.end)
             ev.add("summary", f"{team.name} on shift")

@@ -18,7 +18,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ..api.auth import Principal, read_token
-from ..api.deps import DEPS, Now, Svc
+from ..api.deps import DEPS, Ctx
 from ..delivery import dead_letters
 from ..domain import case as lifecycle
 from ..domain.errors import FollowsunError, InputError, ScheduleError
@@ -127,20 +127,26 @@ class Console(Controller):
 
     # -- now ---------------------------------------------------------------------------
     @get("/")
-    async def now_page(self, request: Request[Any, Any, Any], svc: Svc, now: Now) -> Any:
+    async def now_page(
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+    ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
         if user.role == "agent":
             return Redirect("/console/queue")
         zone_key = _zone_key(request)
-        schedules = await svc.schedules(now)
-        index = await svc.index(now)
-        on = sorted(index.at(now), key=lambda s: (schedules.teams[s.team].tier, s.team))
-        loads = await svc.cases.team_loads(list(schedules.teams))
+        schedules = await ctx.svc.schedules(ctx.now)
+        index = await ctx.svc.index(ctx.now)
+        on = sorted(index.at(ctx.now), key=lambda s: (schedules.teams[s.team].tier, s.team))
+        loads = await ctx.svc.cases.team_loads(list(schedules.teams))
         upcoming = []
-        for shift in sorted(index.between(now, now + timedelta(hours=12)), key=lambda s: s.end):
-            if now < shift.end <= now + timedelta(hours=12):
+        for shift in sorted(
+            index.between(ctx.now, ctx.now + timedelta(hours=12)), key=lambda s: s.end
+        ):
+            if ctx.now < shift.end <= ctx.now + timedelta(hours=12):
                 nxt = [
                     s.team
                     for s in index.at(shift.end)
@@ -155,20 +161,22 @@ class Console(Controller):
                         "open": loads.get(shift.team, 0),
                     }
                 )
-        waiting_ids = [m.decode() for m in await svc.redis.zrange(svc.keys.waiting, 0, 49)]
-        unroutable_ids = [m.decode() for m in await svc.redis.zrange(svc.keys.unroutable, 0, 49)]
+        waiting_ids = [m.decode() for m in await ctx.svc.redis.zrange(ctx.svc.keys.waiting, 0, 49)]
+        unroutable_ids = [
+            m.decode() for m in await ctx.svc.redis.zrange(ctx.svc.keys.unroutable, 0, 49)
+        ]
         overdue = [
             m.decode()
-            for m in await svc.redis.zrangebyscore(
-                svc.keys.deadlines, "-inf", now.timestamp(), start=0, num=50
+            for m in await ctx.svc.redis.zrangebyscore(
+                ctx.svc.keys.deadlines, "-inf", ctx.now.timestamp(), start=0, num=50
             )
         ]
-        dead = await dead_letters(svc.redis, svc.keys)
+        dead = await dead_letters(ctx.svc.redis, ctx.svc.keys)
         return _page(
             request,
             "console/now.html.j2",
             user,
-            now_local=_local(now, zone_key),
+            now_local=_local(ctx.now, zone_key),
             on=[
                 {
                     "team": schedules.teams[s.team],
@@ -178,9 +186,9 @@ class Console(Controller):
                 for s in on
             ],
             upcoming=upcoming,
-            waiting=await svc.cases.get_many(waiting_ids),
-            unroutable=await svc.cases.get_many(unroutable_ids),
-            overdue=[c for c in await svc.cases.get_many(overdue) if c.is_open],
+            waiting=await ctx.svc.cases.get_many(waiting_ids),
+            unroutable=await ctx.svc.cases.get_many(unroutable_ids),
+            overdue=[c for c in await ctx.svc.cases.get_many(overdue) if c.is_open],
             dead=dead,
             local=lambda v: _local(v, zone_key),
         )
@@ -189,9 +197,8 @@ class Console(Controller):
     @get("/coverage")
     async def coverage(
         self,
+        ctx: Ctx,
         request: Request[Any, Any, Any],
-        svc: Svc,
-        now: Now,
         skill: FromQuery[str | None] = None,
         tier: FromQuery[int | None] = 1,
         cell: FromQuery[str | None] = None,
@@ -202,8 +209,8 @@ class Console(Controller):
             return _login_redirect(request)
         zone_key = _zone_key(request)
         zone = parse_zone(zone_key)
-        schedules = await svc.schedules(now)
-        start = week_start(now, zone)
+        schedules = await ctx.svc.schedules(ctx.now)
+        start = week_start(ctx.now, zone)
         index = schedules.index(start - timedelta(days=1), start + timedelta(days=8))
         hours = hours_of_week(start, zone)
         skill = skill or None
@@ -256,23 +263,30 @@ class Console(Controller):
 
     # -- teams, editor, audit ----------------------------------------------------------
     @get("/teams")
-    async def teams(self, request: Request[Any, Any, Any], svc: Svc) -> Any:
+    async def teams(
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+    ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
-        stored = await svc.teams.all()
+        stored = await ctx.svc.teams.all()
         return _page(request, "console/teams.html.j2", user, teams=list(stored.values()))
 
     @get("/teams/{team_id:str}")
     async def edit_form(
-        self, request: Request[Any, Any, Any], team_id: FromPath[str], svc: Svc
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        team_id: FromPath[str],
     ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
         if user.role != "ops":
             return _forbidden(request, user, "Only operations staff can edit schedules.")
-        stored = await svc.teams.get(team_id)
+        stored = await ctx.svc.teams.get(team_id)
         if stored is None:
             return _page(
                 request,
@@ -296,7 +310,10 @@ class Console(Controller):
 
     @post("/teams/{team_id:str}")
     async def save(
-        self, request: Request[Any, Any, Any], team_id: FromPath[str], svc: Svc, now: Now
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        team_id: FromPath[str],
     ) -> Any:
         user = _user(request)
         if user is None:
@@ -310,8 +327,8 @@ class Console(Controller):
         banner = ""
         try:
             spec = convert_team(team_id, data, f"teams/{team_id}")
-            await svc.check_team(team_id, spec, now)
-            await svc.teams.put(team_id, spec, expected=version, by=user.sub, at=now)
+            await ctx.svc.check_team(team_id, spec, ctx.now)
+            await ctx.svc.teams.put(team_id, spec, expected=version, by=user.sub, at=ctx.now)
         except ScheduleError as err:
             for p in err.problems:
                 if p.severity == "error":
@@ -325,10 +342,10 @@ class Console(Controller):
             )
             errors["form"] = ["conflict"]
         else:
-            svc.forget_schedules()
+            ctx.svc.forget_schedules()
             from ..jobs.planner import plan_after_edit
 
-            plan_after_edit(svc.keys.prefix, svc.url)
+            plan_after_edit(ctx.svc.keys.prefix, ctx.svc.url)
             return Redirect(f"/console/teams/{team_id}?saved=1", status_code=303)
         return _page(
             request,
@@ -344,14 +361,17 @@ class Console(Controller):
 
     @get("/teams/{team_id:str}/revisions")
     async def revisions(
-        self, request: Request[Any, Any, Any], team_id: FromPath[str], svc: Svc
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        team_id: FromPath[str],
     ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
         if user.role not in ("ops", "viewer"):
             return _forbidden(request, user, "Schedule history is for operations staff.")
-        revs = list(reversed(await svc.teams.revisions(team_id)))
+        revs = list(reversed(await ctx.svc.teams.revisions(team_id)))
         return _page(
             request,
             "console/revisions.html.j2",
@@ -364,12 +384,15 @@ class Console(Controller):
     # -- cases and the queue -----------------------------------------------------------
     @get("/cases/{case_id:str}")
     async def case_page(
-        self, request: Request[Any, Any, Any], case_id: FromPath[str], svc: Svc
+        self,
+        ctx: Ctx,
+        request: Request[Any, Any, Any],
+        case_id: FromPath[str],
     ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
-        case = await svc.cases.get(case_id)
+        case = await ctx.svc.cases.get(case_id)
         if case is None or (user.role == "agent" and case.team != user.team):
             return _page(
                 request,
@@ -385,17 +408,16 @@ class Console(Controller):
             "console/case.html.j2",
             user,
             case=case,
-            events=await svc.cases.events(case_id),
-            packets=await svc.cases.handovers(case_id),
+            events=await ctx.svc.cases.events(case_id),
+            packets=await ctx.svc.cases.handovers(case_id),
             local=lambda v: _local(v, zone_key),
         )
 
     @get("/queue")
     async def queue(
         self,
+        ctx: Ctx,
         request: Request[Any, Any, Any],
-        svc: Svc,
-        now: Now,
         team: FromQuery[str | None] = None,
     ) -> Any:
         user = _user(request)
@@ -408,10 +430,10 @@ class Console(Controller):
         cases: list[lifecycle.Case] = []
         packets = []
         if team_id:
-            cases = await svc.cases.get_many(await svc.cases.open_ids(team_id))
+            cases = await ctx.svc.cases.get_many(await ctx.svc.cases.open_ids(team_id))
             cases.sort(key=lambda c: c.next_deadline() or c.resolve_due)
-            packets = await svc.cases.received(team_id, count=20)
-        teams = sorted((await svc.teams.all()).keys())
+            packets = await ctx.svc.cases.received(team_id, count=20)
+        teams = sorted((await ctx.svc.teams.all()).keys())
         return _page(
             request,
             "console/queue.html.j2",
@@ -420,7 +442,7 @@ class Console(Controller):
             teams=teams,
             cases=cases,
             packets=packets,
-            now=now,
+            now=ctx.now,
             flash=request.query_params.get("done"),
             local=lambda v: _local(v, zone_key),
         )
@@ -428,28 +450,27 @@ class Console(Controller):
     @post("/cases/{case_id:str}/{action:str}", status_code=303)
     async def act(
         self,
+        ctx: Ctx,
         request: Request[Any, Any, Any],
         case_id: FromPath[str],
         action: FromPath[str],
-        svc: Svc,
-        now: Now,
     ) -> Any:
         user = _user(request)
         if user is None:
             return _login_redirect(request)
-        case = await svc.cases.get(case_id)
+        case = await ctx.svc.cases.get(case_id)
         if case is None or not user.may_act_on(case.team):
             return _forbidden(request, user, "Only the case's team (or ops) can do that.")
         form = await request.form()
         text = (form.get("text") or "").strip()
         try:
             await _apply(
-                svc,
+                ctx.svc,
                 case,
                 action,
                 text,
                 user,
-                now,
+                ctx.now,
                 customer_visible=bool(form.get("customer_visible")),
             )
         except (lifecycle.IllegalTransition, InputError, FollowsunError) as err:

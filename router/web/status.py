@@ -10,7 +10,7 @@ from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..api.deps import DEPS, Now, Svc
+from ..api.deps import DEPS, Ctx
 from ..delivery import sent_updates
 from ..domain.timeline import parse_zone
 from ..i18n import Catalogs
@@ -54,13 +54,16 @@ class StatusPage(Controller):
 
     @get("/{token:str}")
     async def page(
-        self, token: FromPath[str], request: Request[Any, Any, Any], svc: Svc, now: Now
+        self,
+        ctx: Ctx,
+        token: FromPath[str],
+        request: Request[Any, Any, Any],
     ) -> Template:
         catalogs: Catalogs = request.app.state.catalogs
         secret: str = request.app.state.secret
         try:
-            case_id = read_status_token(secret, token, now=now)
-            case = await svc.cases.get(case_id)
+            case_id = read_status_token(secret, token, now=ctx.now)
+            case = await ctx.svc.cases.get(case_id)
             if case is None:
                 raise BadLink("unknown case")
         except BadLink as err:
@@ -70,7 +73,7 @@ class StatusPage(Controller):
         t = catalogs.get(code)
         zone = parse_zone(cust.timezone, "customer.timezone")
         labels = page_labels(t)
-        sent = await sent_updates(svc.redis, svc.keys, case.id)
+        sent = await sent_updates(ctx.svc.redis, ctx.svc.keys, case.id)
         updates = [
             {
                 "iso": u.at.isoformat(),
@@ -80,8 +83,8 @@ class StatusPage(Controller):
             }
             for u in sent
         ]
-        await svc.schedules(now)
-        region = svc.region_of(case.team)
+        await ctx.svc.schedules(ctx.now)
+        region = ctx.svc.region_of(case.team)
         lang, direction = _page_locale(code)
         return Template(
             media_type=MediaType.HTML,
