@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -68,6 +69,7 @@ def create_app(
             settings, case.id, case.escalation.customer.locale, case.created_at
         )
         app.state.service = service
+        gc.freeze()  # start-up objects (catalogs, schedules) need no more collecting
         try:
             yield
         finally:
