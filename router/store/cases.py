@@ -30,7 +30,7 @@ __all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new
 # script. Each ARGV is one case, as length-prefixed fields (see `_pack`): case key,
 # expected version, new version, document, id, idempotency key ('' for none), number of
 # operations, then verb, key, argument per operation. Each case is checked and written on
-# its own: {1, version} written, {0, current version} conflict, {2, id} the idempotency key
+# its own: 1 written, {0, current version} conflict, {2, id} the idempotency key
 # names an existing case. Several cases per call make a bulk handover (or a busy intake)
 # one round trip. The keys travel inside the arguments: a standalone server, not a cluster.
 _COMMIT = """
@@ -59,7 +59,7 @@ for n, blob in ipairs(ARGV) do
     redis.call('HSET', key, 'v', version, 'doc', doc)
     if idem ~= '' then redis.call('SET', idem, id) end
     for _ = 1, nops do apply(nxt(), nxt(), nxt(), id) end
-    results[n] = {1, version}
+    results[n] = 1
   end
 end
 return results
@@ -219,9 +219,9 @@ class CaseStore:
         `old`'s; raise VersionConflict if not, having written nothing."""
         expected = old.version if old else 0
         blob = self._blob(expected, new, self._ops(old, new, events, packets, outbox))
-        code, value = await self._batched(blob)
-        if code != 1:
-            raise VersionConflict(new.id, expected, int(value))
+        result = await self._batched(blob)
+        if result != 1:
+            raise VersionConflict(new.id, expected, int(result[1]))
         return new
 
     async def commit_many(self, changes: Sequence[Change]) -> list[bool]:
@@ -235,7 +235,7 @@ class CaseStore:
             )
             for ch in changes
         ]
-        return [r[0] == 1 for r in await self._commit(keys=[], args=blobs)]
+        return [r == 1 for r in await self._commit(keys=[], args=blobs)]
 
     async def create(
         self,
@@ -249,12 +249,13 @@ class CaseStore:
         """Store a new case unless (source, external_id) was seen: then name the existing case."""
         idem = self.keys.idempotency(source, external_id) if external_id else ""
         blob = self._blob(0, case, self._ops(None, case, [event], (), outbox), idem)
-        code, value = await self._batched(blob)
+        result = await self._batched(blob)
+        if result == 1:
+            return Created(case)
+        code, value = result
         if code == 2:
             return Existing(value.decode() if isinstance(value, bytes) else value)
-        if code == 0:
-            raise VersionConflict(case.id, 0, int(value))
-        return Created(case)
+        raise VersionConflict(case.id, 0, int(value))
 
     async def get(self, case_id: str) -> Case | None:
         doc = await self.redis.hget(self.keys.case(case_id), "doc")
