@@ -14,11 +14,13 @@ from urllib.parse import quote, urlencode
 
 import msgspec
 from litestar import Controller, MediaType, Request, Response, get, post
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ..api.auth import Principal, read_token
-from ..api.deps import DEPS, Ctx
+from ..api.deps import DEPS, Context, Ctx
 from ..delivery import dead_letters
 from ..domain import case as lifecycle
 from ..domain.errors import FollowsunError, InputError, ScheduleError
@@ -37,7 +39,33 @@ class Forbidden(Exception):
     """The signed-in role may not open this page."""
 
 
-def _user(request: Request[Any, Any, Any]) -> Principal | None:
+class SignInRequired(Exception):
+    """No valid token in the cookie: the page answers with a redirect to sign in."""
+
+
+async def _signed_in(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """Guard for every console page but sign-in: the cookie's token, verified, becomes the
+    connection's user (so the handlers' context carries it)."""
+    if handler.opt.get("public"):
+        return
+    user = _user(connection)
+    if user is None:
+        raise SignInRequired
+    connection.scope["user"] = user
+
+
+def _to_sign_in(request: Request[Any, Any, Any], _: SignInRequired) -> Response[Any]:
+    return _login_redirect(request)
+
+
+def _signed(ctx: Context) -> Principal:
+    assert ctx.who is not None  # the controller's guard saw to it
+    return ctx.who
+
+
+def _user(request: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
     token = request.cookies.get(COOKIE)
     return read_token(request.app.state.secret, token) if token else None
 
@@ -80,9 +108,11 @@ class Console(Controller):
     path = "/console"
     include_in_schema = False
     dependencies = DEPS
+    guards = [_signed_in]
+    exception_handlers = {SignInRequired: _to_sign_in}
 
     # -- sign in / out ---------------------------------------------------------------
-    @get("/login")
+    @get("/login", opt={"public": True})
     async def login_form(
         self, request: Request[Any, Any, Any], next: FromQuery[str] = "/console"
     ) -> Template:
@@ -90,7 +120,7 @@ class Console(Controller):
             "console/login.html.j2", media_type=MediaType.HTML, context={"next": next, "error": ""}
         )
 
-    @post("/login", status_code=303)
+    @post("/login", status_code=303, opt={"public": True})
     async def login(self, request: Request[Any, Any, Any]) -> Response[Any]:
         form = await request.form()
         token = (form.get("token") or "").strip().removeprefix("Bearer ").strip()
@@ -119,7 +149,7 @@ class Console(Controller):
         )
         return response
 
-    @post("/logout", status_code=303)
+    @post("/logout", status_code=303, opt={"public": True})
     async def logout(self) -> Redirect:
         response = Redirect("/console/login", status_code=303)
         response.delete_cookie(COOKIE, path="/console")
@@ -132,9 +162,7 @@ class Console(Controller):
         ctx: Ctx,
         request: Request[Any, Any, Any],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         if user.role == "agent":
             return Redirect("/console/queue")
         zone_key = _zone_key(request)
@@ -204,9 +232,7 @@ class Console(Controller):
         cell: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         zone_key = _zone_key(request)
         zone = parse_zone(zone_key)
         schedules = await ctx.svc.schedules(ctx.now)
@@ -268,9 +294,7 @@ class Console(Controller):
         ctx: Ctx,
         request: Request[Any, Any, Any],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         stored = await ctx.svc.teams.all()
         return _page(request, "console/teams.html.j2", user, teams=list(stored.values()))
 
@@ -281,9 +305,7 @@ class Console(Controller):
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         if user.role != "ops":
             return _forbidden(request, user, "Only operations staff can edit schedules.")
         stored = await ctx.svc.teams.get(team_id)
@@ -315,9 +337,7 @@ class Console(Controller):
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         if user.role != "ops":
             return _forbidden(request, user, "Only operations staff can edit schedules.")
         form = await request.form()
@@ -366,9 +386,7 @@ class Console(Controller):
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         if user.role not in ("ops", "viewer"):
             return _forbidden(request, user, "Schedule history is for operations staff.")
         revs = list(reversed(await ctx.svc.teams.revisions(team_id)))
@@ -389,9 +407,7 @@ class Console(Controller):
         request: Request[Any, Any, Any],
         case_id: FromPath[str],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         case = await ctx.svc.cases.get(case_id)
         if case is None or (user.role == "agent" and case.team != user.team):
             return _page(
@@ -420,9 +436,7 @@ class Console(Controller):
         request: Request[Any, Any, Any],
         team: FromQuery[str | None] = None,
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         team_id = user.team if user.role == "agent" else team
         if user.role not in ("agent", "ops", "viewer"):
             return _forbidden(request, user, "The queue is for support teams.")
@@ -455,9 +469,7 @@ class Console(Controller):
         case_id: FromPath[str],
         action: FromPath[str],
     ) -> Any:
-        user = _user(request)
-        if user is None:
-            return _login_redirect(request)
+        user = _signed(ctx)
         case = await ctx.svc.cases.get(case_id)
         if case is None or not user.may_act_on(case.team):
             return _forbidden(request, user, "Only the case's team (or ops) can do that.")
