@@ -669,3 +669,22 @@ async def test_handover_packets_over_the_api_respect_the_agent_team(
     assert mine.json()[0]["problem_summary"] == "invoice missing"
     assert [p["case"] for p in received.json()] == [cid]
     assert ops.json() == received.json()
+
+
+async def test_a_case_waiting_at_intake_gets_a_wake_job_at_its_teams_start(
+    api, redis_url, key_prefix
+) -> None:
+    """Intake of a case that must wait schedules the RQ job that assigns it at the start."""
+    body = {
+        "source": "t",
+        "external_id": "wake-1",
+        "priority": "P4",
+        "skill": "billing",
+        "customer": {"id": "c", "locale": "ja-JP", "timezone": "Asia/Tokyo"},
+    }
+    case = (await api.post("/v1/escalations", json=body, headers=token("intake"))).json()
+    assert case["status"] == "waiting"
+    start = datetime.fromisoformat(case["decision"]["starts_at"])
+    q = Queue(Keys(key_prefix).queue, connection=redis_sync.Redis.from_url(redis_url))
+    job_id = f"{key_prefix}-wake-{int(start.timestamp())}"
+    assert job_id in q.scheduled_job_registry.get_job_ids() or job_id in q.job_ids

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any, Literal
 
 import msgspec
@@ -15,6 +16,7 @@ from ..domain.escalation import Escalation
 from ..domain.handover import Packet
 from ..domain.language import parse_lang
 from ..domain.routing import Decision
+from ..jobs.planner import plan_wakeups
 from ..service import Service
 from . import metrics
 from .auth import allow
@@ -82,6 +84,14 @@ class IntakeController(Controller):
         case, created = await ctx.svc.intake(data, ctx.now, actor=ctx.who.sub)
         if created:
             metrics.escalation(case.decision)
+            if case.status == "waiting" and case.decision.starts_at:
+                # assigned by a job the moment its team comes on (the sweep is the backstop)
+                await asyncio.to_thread(
+                    plan_wakeups,
+                    ctx.svc.keys.prefix,
+                    [case.decision.starts_at.timestamp()],
+                    ctx.svc.url,
+                )
         return Response(view(ctx.svc, case), status_code=201 if created else 200)
 
     @post(

@@ -21,23 +21,24 @@ HORIZON = timedelta(hours=48)
 RETRY = Retry(max=5, interval=[5, 15, 60, 120, 300])
 
 
-def connection() -> redis.Redis:
-    return redis.Redis.from_url(Settings.from_env().redis_url or "")
+def connection(url: str | None = None) -> redis.Redis:
+    """A synchronous client (RQ's kind) for `url`, by default the environment's REDIS_URL."""
+    return redis.Redis.from_url(url or Settings.from_env().redis_url or "")
 
 
-def queue(prefix: str, conn: redis.Redis | None = None) -> Queue:
-    return Queue(Keys(prefix).queue, connection=conn or connection())
+def queue(prefix: str, conn: redis.Redis | None = None, url: str | None = None) -> Queue:
+    return Queue(Keys(prefix).queue, connection=conn or connection(url))
 
 
 def handover_job_id(prefix: str, team: str, end: datetime) -> str:
     return f"{prefix}-handover-{team}-{int(end.timestamp())}"
 
 
-def plan_handovers(prefix: str, schedules: Schedules, now: datetime) -> int:
+def plan_handovers(prefix: str, schedules: Schedules, now: datetime, url: str | None = None) -> int:
     """Schedule every shift end in (now, now + 48 h]; cancel planned ends that vanished."""
     from .tasks import handover
 
-    q = queue(prefix)
+    q = queue(prefix, url=url)
     index = schedules.index(now - timedelta(days=1), now + HORIZON + timedelta(days=1))
     wanted: dict[str, tuple[str, datetime]] = {}
     for shift in index.between(now, now + HORIZON):
@@ -64,15 +65,14 @@ def plan_handovers(prefix: str, schedules: Schedules, now: datetime) -> int:
     return len(wanted)
 
 
-def plan_wakeups(prefix: str, starts: list[float]) -> None:
+def plan_wakeups(prefix: str, starts: list[float], url: str | None = None) -> None:
     """A wake job at each instant a waiting case's team comes on shift."""
     from .tasks import wake
 
-    q = queue(prefix)
-    now = datetime.now(UTC).timestamp()
-    for ts in starts:
+    q = queue(prefix, url=url)
+    for ts in starts:  # a start already past runs at once: the wake job is idempotent
         job_id = f"{prefix}-wake-{int(ts)}"
-        if ts > now and Job.exists(job_id, connection=q.connection) is False:
+        if not Job.exists(job_id, connection=q.connection):
             at = datetime.fromtimestamp(ts, UTC)
             q.enqueue_at(at, wake, at.isoformat(), job_id=job_id, retry=RETRY)
 

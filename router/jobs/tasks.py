@@ -43,7 +43,7 @@ async def handover(team_id: str, at: str) -> dict[str, object]:
     async with _service() as svc:
         report = await handovers.hand_over(svc, team_id, _when(at))
         if report.waiting:  # wake them the moment their team comes on
-            plan_wakeups(svc.keys.prefix, await _waiting_starts(svc))
+            plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
         return msgspec.to_builtins(report)
 
 
@@ -71,7 +71,7 @@ async def plan(now: str | None = None) -> int:
     async with _service() as svc:
         when = _when(now)
         schedules = await svc.schedules(when)
-        return plan_handovers(svc.keys.prefix, schedules, when)
+        return plan_handovers(svc.keys.prefix, schedules, when, svc.url)
 
 
 @cache
