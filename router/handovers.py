@@ -163,7 +163,19 @@ async def wake_waiting(svc: Service, now: datetime) -> int:
             continue
         d = await svc.route(case.escalation, now, tier=case.tier)
         if d.action == "wait" and d.starts_at and d.starts_at > now:
-            continue  # still nobody (a schedule changed): it waits on with its new start
+            # still nobody (a schedule changed): it waits on, and the customer hears the
+            # new time; the caller plans the wake job for it
+            changes.append(
+                _change(
+                    svc,
+                    case,
+                    d,
+                    "rescheduled",
+                    now,
+                    "the team it waited for is not on shift after all",
+                )
+            )
+            continue
         changes.append(
             _change(
                 svc,
@@ -175,7 +187,8 @@ async def wake_waiting(svc: Service, now: datetime) -> int:
                 alert=d.action == "unroutable",
             )
         )
-    return sum(await svc.cases.commit_many(changes))
+    won = await svc.cases.commit_many(changes)
+    return sum(w for ch, w in zip(changes, won, strict=True) if ch.new.status != "waiting")
 
 
 async def sweep(svc: Service, now: datetime) -> dict[str, int]:

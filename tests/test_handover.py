@@ -408,6 +408,28 @@ async def test_a_waiting_case_nobody_can_take_at_wake_up_alerts_ops_once(svc) ->
     assert [(a.event, a.case) for a in await alerts(svc)] == [("unroutable", p3.id)]
 
 
+async def test_a_waiting_case_whose_team_moved_its_start_waits_on_and_says_so(svc) -> None:
+    """At the old start, with its team now starting later, the case waits for the new start;
+    its waiting index, the event and the customer's update all carry the new time."""
+    await load(svc, WAIT_TEAMS)
+    p4 = await open_case_for(svc, esc(1, locale="nl-NL", priority="P4"), DAY1 + 9 * H, "nl-a")
+    await handovers.hand_over(svc, "nl-a", DAY1 + 16 * H)
+    later = spec(("20:00", "02:00"), languages=["nl"], escalates_to="l2")
+    await svc.teams.put("nl-b", later, expected=None, by="ops", at=DAY1 + 17 * H)
+    svc.forget_schedules()
+
+    assert await handovers.wake_waiting(svc, DAY1 + 18 * H) == 0
+
+    case = await svc.cases.get(p4.id)
+    assert (case.status, case.team, case.decision.starts_at) == ("waiting", "nl-b", DAY1 + 20 * H)
+    assert await svc.redis.zscore(svc.keys.waiting, p4.id) == (DAY1 + 20 * H).timestamp()
+    assert [e.type for e in await svc.cases.events(p4.id)][-1] == "rescheduled"
+    waiting = [m for m in await messages(svc, p4.id) if m.event == "waiting"]
+    assert waiting[-1].params["start"] == (DAY1 + 20 * H).isoformat()
+    assert await handovers.wake_waiting(svc, DAY1 + 20 * H) == 1
+    assert (await svc.cases.get(p4.id)).status == "assigned"
+
+
 # -- sweep -----------------------------------------------------------------------------------
 
 

@@ -37,7 +37,7 @@ __all__ = [
 
 Status = Literal["waiting", "assigned", "acknowledged", "resolved", "closed", "unroutable"]
 OPEN: frozenset[str] = frozenset({"waiting", "assigned", "acknowledged", "unroutable"})
-MoveKind = Literal["handed_over", "escalated", "reassigned", "assigned"]
+MoveKind = Literal["handed_over", "escalated", "reassigned", "assigned", "rescheduled"]
 
 
 class IllegalTransition(FollowsunError):

@@ -52,12 +52,15 @@ async def sweep(now: str | None = None) -> dict[str, int]:
         when = _when(now)
         woken = await handovers.wake_waiting(svc, when)
         counts = await handovers.sweep(svc, when)
+        plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
         return {**counts, "woken": woken}
 
 
 async def wake(now: str | None = None) -> int:
     async with _service() as svc:
-        return await handovers.wake_waiting(svc, _when(now))
+        woken = await handovers.wake_waiting(svc, _when(now))
+        plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
+        return woken
 
 
 async def catch_up(now: str | None = None) -> int:
