@@ -6,6 +6,7 @@ import base64
 import hashlib
 import hmac
 from datetime import datetime, timedelta
+from functools import lru_cache
 
 from .domain.errors import FollowsunError
 from .settings import Settings
@@ -22,6 +23,7 @@ class BadLink(FollowsunError):
         self.locale = locale
 
 
+@lru_cache(maxsize=8)
 def _key(secret: str) -> bytes:
     """A key for status links only, derived from the secret (bearer tokens use another)."""
     return hmac.new(secret.encode(), b"followsun status links", hashlib.sha256).digest()
