@@ -21,7 +21,7 @@ from router.domain.errors import RoutingError
 from router.domain.escalation import Escalation
 from router.domain.index import ShiftIndex
 from router.domain.language import parse_lang
-from router.domain.model import Policy, Team
+from router.domain.model import Policy, Roster, Team
 from router.domain.routing import Decision, route
 from router.domain.shifts import Shift, expand_all
 
@@ -585,3 +585,39 @@ def test_repository_routes_a_japanese_case_on_a_japanese_holiday(repo_schedules)
     assert d.language_match == "fallback"
     assert d.team != "tyo-l1"
     assert any("2026-11-24T00:00Z (tyo-l1)" in r for r in d.reasons)
+
+
+def test_a_roster_decides_as_a_plain_dict_does(repo_schedules):
+    """The validated calendar's Roster remembers pools and language fits; every decision it
+    gives, asked twice, is the one a plain dict of the same teams gives (which keeps none)."""
+    roster = repo_schedules.teams
+    assert isinstance(roster, Roster)
+    plain = dict(roster)
+    locales = ["en", "de-DE", "nl", "fr-FR", "pt-BR", "ja-JP", "zh-CN", "zh-TW", "ar", "cs"]
+    for hour in range(0, 48, 5):
+        now = NOW + timedelta(hours=hour)
+        index = repo_schedules.index_around(now)
+        for i, locale in enumerate(locales):
+            esc = escalation(
+                locale,
+                accepts=["en"] if i % 2 else [],
+                priority=("P1", "P2", "P3", "P4")[i % 4],
+                skill="billing" if i % 3 else None,
+            )
+            kw = {"now": now, "index": index, "policy": repo_schedules.policy}
+            for exclude in ((), ("dub-l1", "nyc-l1")):
+                expected = route(esc, teams=plain, exclude=exclude, **kw)
+                assert route(esc, teams=roster, exclude=exclude, **kw) == expected
+                assert route(esc, teams=roster, exclude=exclude, **kw) == expected
+    assert roster.memo
+
+
+def test_a_roster_cannot_change_under_its_memo(repo_schedules):
+    roster = repo_schedules.teams
+    with pytest.raises(TypeError, match="read-only"):
+        roster["x"] = roster["dub-l1"]
+    with pytest.raises(TypeError, match="read-only"):
+        del roster["dub-l1"]
+    with pytest.raises(TypeError, match="read-only"):
+        roster.pop("dub-l1")
+    assert "dub-l1" in roster

@@ -7,8 +7,9 @@ validated form the engine works with: zone resolved, times parsed, tags canonica
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, time, timedelta
-from typing import Literal
+from typing import Literal, NoReturn
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -149,3 +150,23 @@ class Team(msgspec.Struct, frozen=True, kw_only=True):
         if self.is_holiday(day):
             return ()
         return tuple(Slot(r.start, r.end, r.source) for r in self.rules if r.applies(day))
+
+
+class Roster(dict[str, Team]):
+    """The validated teams of one calendar, by id, read-only.
+
+    Answers that depend on the calendar alone (which teams of a tier have a skill and
+    speak a language) are kept in `memo`, so a busy intake works each out once per
+    calendar, not once per escalation. Read-only so that the memo can never go stale:
+    a changed calendar is a new Roster.
+    """
+
+    def __init__(self, teams: Mapping[str, Team] = ()) -> None:  # type: ignore[assignment]
+        super().__init__(teams)
+        self.memo: dict[object, object] = {}
+
+    def _read_only(self, *args: object, **kw: object) -> NoReturn:
+        raise TypeError("a Roster is read-only: build a new one from a changed dict")
+
+    __setitem__ = __delitem__ = __ior__ = _read_only  # type: ignore[assignment]
+    clear = pop = popitem = setdefault = update = _read_only  # type: ignore[assignment]

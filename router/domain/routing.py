@@ -20,7 +20,7 @@ import msgspec
 from .escalation import Escalation
 from .index import ShiftIndex
 from .language import Lang, Match, best_match
-from .model import Policy, Priority, Team
+from .model import Policy, Priority, Roster, Team
 from .shifts import Shift
 
 __all__ = ["Decision", "route"]
@@ -89,38 +89,35 @@ def route(
     def decision(action: Action, **kw: object) -> Decision:
         return Decision(action=action, priority=priority, tier=tier, at=now, reasons=reasons, **kw)  # type: ignore[arg-type]
 
-    pool = [
-        t
-        for t in teams.values()
-        if t.tier == tier and (esc.skill is None or esc.skill in t.skills) and t.id not in exclude
-    ]
-    if not pool:
+    by_id, fits = _pool(teams, tier, esc.skill, exclude, wanted, accepts)
+    if not by_id:
         reasons.append(
             f"no tier-{tier} team has skill {esc.skill}"
             if esc.skill
             else f"no tier-{tier} team exists"
         )
         return decision("unroutable")
-    fits = {t.id: m for t in pool if (m := best_match(t.languages, wanted, accepts))}
     if not fits:
         reasons.append("no team of the pool speaks the language or one the customer accepts")
         return decision("unroutable")
 
     min_left = timedelta(0) if priority == "P1" else policy.min_shift_left
-    on: list[_Candidate] = []
-    by_id = {t.id: t for t in pool}
+    native: list[_Candidate] = []
+    fallback: list[_Candidate] = []
     for shift in index.at(now):
-        team = by_id.get(shift.team)
-        if team is None or team.id not in fits:
+        fit = fits.get(shift.team)
+        if fit is None:
             continue
         left = shift.end - now
         if left < min_left:
             reasons.append(
-                f"{team.id} is on shift but leaves in {_short(left)} (< {_short(min_left)} minimum)"
+                f"{shift.team} is on shift but leaves in {_short(left)} "
+                f"(< {_short(min_left)} minimum)"
             )
             continue
-        level, lang = fits[team.id]
-        on.append(_Candidate(team, shift, level, lang))
+        (native if fit[0] <= Match.base else fallback).append(
+            _Candidate(by_id[shift.team], shift, fit[0], fit[1])
+        )
 
     def rank(c: _Candidate) -> tuple[int, int, float, str]:
         cap = c.team.capacity
@@ -143,8 +140,8 @@ def route(
             ack_due=now + ack,
         )
 
-    native = sorted((c for c in on if c.match <= Match.base), key=rank)
     if native:
+        native.sort(key=rank)
         best = native[0]
         return assign(
             best,
@@ -156,7 +153,7 @@ def route(
                 else ""
             ),
         )
-    fallback = sorted((c for c in on if c.match == Match.fallback), key=rank)
+    fallback.sort(key=rank)
     upcoming = next(
         (
             s
@@ -224,6 +221,35 @@ def route(
         )
     reasons.append("no team will be on shift within the calendar horizon")
     return decision("unroutable")
+
+
+def _pool(
+    teams: Mapping[str, Team],
+    tier: int,
+    skill: str | None,
+    exclude: Collection[str],
+    wanted: Lang,
+    accepts: tuple[Lang, ...],
+) -> tuple[dict[str, Team], dict[str, tuple[Match, Lang]]]:
+    """The teams of `tier` with `skill` (by id), and how each of those that can serve the
+    customer fits. It depends on the calendar alone, so a Roster remembers it."""
+    memo = teams.memo if isinstance(teams, Roster) else None
+    key = (tier, skill, frozenset(exclude), wanted, accepts)
+    if memo is not None and (known := memo.get(key)) is not None:
+        return known  # type: ignore[return-value]
+    by_id = {
+        t.id: t
+        for t in teams.values()
+        if t.tier == tier and (skill is None or skill in t.skills) and t.id not in exclude
+    }
+    fits = {
+        tid: m for tid, t in by_id.items() if (m := best_match(t.languages, wanted, accepts))
+    }
+    if memo is not None:
+        if len(memo) >= 4096:  # customers' accept lists vary; keep the memo bounded
+            memo.clear()
+        memo[key] = (by_id, fits)
+    return by_id, fits
 
 
 def _z(t: datetime) -> str:

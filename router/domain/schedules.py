@@ -10,7 +10,7 @@ import msgspec
 from .coverage import language_gaps
 from .errors import Problem, ScheduleError
 from .index import ShiftIndex
-from .model import Policy, Team, TeamSpec
+from .model import Policy, Roster, Team, TeamSpec
 from .validation import check_team_links, decode_policy, decode_team, dst_warnings, team_from_spec
 
 __all__ = ["Schedules", "load_schedules", "validate_specs"]
@@ -74,7 +74,7 @@ def _validate_teams(
         except ScheduleError as err:
             problems.extend(err.problems)
     problems.extend(check_team_links(teams, {tid: src for tid, (_, src) in specs.items()}))
-    return teams, problems
+    return Roster(teams), problems
 
 
 def load_schedules(
