@@ -122,8 +122,8 @@ async def seed(svc: Service, plan: list[tuple[str, int]], run: str) -> dict[str,
             if d.action != "assign" or d.team != team_id:
                 raise SystemExit(f"seeding: case {n} routes to {d.action} {d.team}: {d.reasons}")
             case, event = open_case(new_case_id(opened), esc, d, now=opened, policy=svc.policy)
-            ops = svc.cases._ops(None, case, [event], (), ())
-            blob = svc.cases._blob(0, case, ops, svc.keys.idempotency("bench", esc.external_id))
+            idem = svc.keys.idempotency("bench", esc.external_id)
+            blob = svc.cases._blob(None, case, [event], idem=idem)
             await svc.cases._commit(keys=[], args=[blob], client=pipe)
             ids.append(case.id)
             queued += 1

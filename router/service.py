@@ -41,6 +41,7 @@ class Service:
         self._rev = -1
         self._schedules: Schedules | None = None
         self._index: ShiftIndex | None = None
+        self._index_fresh: tuple[datetime, datetime] | None = None
         self._checked = float("-inf")
         self._loads: dict[str, int] = {}
         self._loads_at = float("-inf")
@@ -72,10 +73,13 @@ class Service:
 
     async def index(self, now: datetime) -> ShiftIndex:
         """An index covering `now` with days of margin either side (rebuilt as time moves)."""
-        schedules = await self.schedules(now)
-        idx = self._index
-        if idx is None or not (idx.start + _BEFORE / 2 <= now <= idx.end - _AFTER / 2):
+        return self._index_of(await self.schedules(now), now)
+
+    def _index_of(self, schedules: Schedules, now: datetime) -> ShiftIndex:
+        idx, fresh = self._index, self._index_fresh
+        if idx is None or fresh is None or not fresh[0] <= now <= fresh[1]:
             idx = self._index = schedules.index(now - _BEFORE, now + _AFTER)
+            self._index_fresh = (idx.start + _BEFORE / 2, idx.end - _AFTER / 2)
         return idx
 
     async def loads(self, now: datetime) -> dict[str, int]:
@@ -93,7 +97,7 @@ class Service:
     ) -> Decision:
         esc.check()
         schedules = await self.schedules(now)
-        index = await self.index(now)
+        index = self._index_of(schedules, now)
         if loads is None:
             loads = await self.loads(now)
         return route(

@@ -30,7 +30,7 @@ def _key(secret: str) -> bytes:
 
 
 def _sign(key: bytes, body: str) -> str:
-    mac = hmac.new(key, body.encode(), hashlib.sha256).digest()
+    mac = hmac.digest(key, body.encode(), "sha256")  # one-shot: no HMAC object per link
     return base64.urlsafe_b64encode(mac[:24]).decode()
 
 

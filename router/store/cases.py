@@ -11,6 +11,7 @@ never both win.
 from __future__ import annotations
 
 import secrets
+import struct
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -66,13 +67,17 @@ return results
 """
 
 
+_LENGTH = struct.Struct(">I").pack
+
+
 def _pack(fields: Sequence[str | bytes | int]) -> bytes:
     """Length-prefixed fields, read back in Lua with struct.unpack('>I4c0')."""
-    parts: list[bytes] = []
+    out = bytearray()
     for field in fields:
-        data = field if isinstance(field, bytes) else str(field).encode()
-        parts += (len(data).to_bytes(4, "big"), data)
-    return b"".join(parts)
+        data = field if field.__class__ is bytes else str(field).encode()
+        out += _LENGTH(len(data))
+        out += data
+    return bytes(out)
 
 
 _PREPARE = """
@@ -127,85 +132,64 @@ class CaseStore:
         self._prepare = redis.register_script(_PREPARE)
         self._batched = ScriptBatcher(self._commit)
 
-    def _index_ops(self, old: Case | None, new: Case) -> list[tuple[str, str, str]]:
+    def _member(self, case: Case) -> dict[str, str]:
+        """The index keys a case belongs to, with its score there ('' for sets)."""
         k = self.keys
-        ops: list[tuple[str, str, str]] = []
+        created = f"{case.created_at.timestamp():.3f}"
+        keys = {
+            k.cases: created,
+            k.by("status", case.status): created,
+            k.by("lang", case.language): created,
+        }
+        if case.team:
+            keys[k.by("team", case.team)] = created
+        if case.status in _HELD and case.team:
+            keys[k.team_open(case.team)] = ""
+        if case.status == "waiting":
+            keys[k.waiting] = f"{(case.decision.starts_at or case.created_at).timestamp():.3f}"
+        if case.status == "unroutable":
+            keys[k.unroutable] = created
+        due = case.next_deadline()
+        if due is not None:
+            keys[k.deadlines] = f"{due.timestamp():.3f}"
+        return keys
 
-        def member(case: Case) -> dict[str, str]:
-            """index key -> score ('' for sets) the case belongs to."""
-            created = f"{case.created_at.timestamp():.3f}"
-            keys = {
-                k.cases: created,
-                k.by("status", case.status): created,
-                k.by("lang", case.language): created,
-            }
-            if case.team:
-                keys[k.by("team", case.team)] = created
-            if case.status in _HELD and case.team:
-                keys[k.team_open(case.team)] = ""
-            if case.status == "waiting":
-                keys[k.waiting] = f"{(case.decision.starts_at or case.created_at).timestamp():.3f}"
-            if case.status == "unroutable":
-                keys[k.unroutable] = created
-            due = case.next_deadline()
-            if due is not None:
-                keys[k.deadlines] = f"{due.timestamp():.3f}"
-            return keys
-
-        before = member(old) if old else {}
-        after = member(new)
-        for key, score in before.items():
-            if key not in after:
-                ops.append(("zrem" if score else "srem", key, ""))
-        for key, score in after.items():
-            if before.get(key) != score or key not in before:
-                ops.append(("zadd" if score else "sadd", key, score))
-        return ops
-
-    def _ops(
+    def _blob(
         self,
         old: Case | None,
         new: Case,
         events: Sequence[CaseEvent],
-        packets: Sequence[Packet],
-        outbox: Sequence[Outbox],
-    ) -> list[tuple[str, str, str | bytes]]:
-        ops: list[tuple[str, str, str | bytes]] = [*self._index_ops(old, new)]
-        for event in events:
-            payload = encode(event)
-            ops.append(("xadd", self.keys.case_events(new.id), payload))
-            ops.append(("xadd", self.keys.events, payload))
-        for packet in packets:
-            payload = encode(packet)
-            ops.append(("rpush", self.keys.case_handovers(new.id), payload))
-            if packet.to_team:
-                ops.append(("xadd", self.keys.team_received(packet.to_team), payload))
-        for message in outbox:
-            payload = encode(message)
-            ops.append(("xadd", self.keys.outbox, payload))
-            if message.audience == "ops":
-                ops.append(("xadd", self.keys.alerts, payload))
-        return ops
-
-    def _blob(
-        self,
-        old_version: int,
-        new: Case,
-        ops: Sequence[tuple[str, str, str | bytes]],
+        packets: Sequence[Packet] = (),
+        outbox: Sequence[Outbox] = (),
         idem: str = "",
     ) -> bytes:
-        fields: list[str | bytes | int] = [
-            self.keys.case(new.id),
-            old_version,
-            new.version,
-            encode(new),
-            new.id,
-            idem,
-            len(ops),
-        ]
-        for op in ops:
-            fields.extend(op)
-        return _pack(fields)
+        """One case's change as the commit script reads it: the document, then every index
+        move, audit entry, packet and message as (verb, key, argument)."""
+        k = self.keys
+        ops: list[str | bytes] = []
+        before = self._member(old) if old else {}
+        after = self._member(new)
+        for key, score in before.items():
+            if key not in after:
+                ops += ("zrem" if score else "srem", key, "")
+        for key, score in after.items():
+            if before.get(key) != score:
+                ops += ("zadd" if score else "sadd", key, score)
+        for event in events:
+            payload = encode(event)
+            ops += ("xadd", k.case_events(new.id), payload, "xadd", k.events, payload)
+        for packet in packets:
+            payload = encode(packet)
+            ops += ("rpush", k.case_handovers(new.id), payload)
+            if packet.to_team:
+                ops += ("xadd", k.team_received(packet.to_team), payload)
+        for message in outbox:
+            payload = encode(message)
+            ops += ("xadd", k.outbox, payload)
+            if message.audience == "ops":
+                ops += ("xadd", k.alerts, payload)
+        head = [k.case(new.id), old.version if old else 0, new.version, encode(new), new.id, idem]
+        return _pack([*head, len(ops) // 3, *ops])
 
     async def commit(
         self,
@@ -219,7 +203,7 @@ class CaseStore:
         """Write `new` (with its events, packets and messages) if the stored version is still
         `old`'s; raise VersionConflict if not, having written nothing."""
         expected = old.version if old else 0
-        blob = self._blob(expected, new, self._ops(old, new, events, packets, outbox))
+        blob = self._blob(old, new, events, packets, outbox)
         result = await self._batched(blob)
         if result != 1:
             raise VersionConflict(new.id, expected, int(result[1]))
@@ -231,10 +215,7 @@ class CaseStore:
         if not changes:
             return []
         blobs = [
-            self._blob(
-                ch.old.version, ch.new, self._ops(ch.old, ch.new, ch.events, ch.packets, ch.outbox)
-            )
-            for ch in changes
+            self._blob(ch.old, ch.new, ch.events, ch.packets, ch.outbox) for ch in changes
         ]
         return [r == 1 for r in await self._commit(keys=[], args=blobs)]
 
@@ -249,7 +230,7 @@ class CaseStore:
     ) -> Created | Existing:
         """Store a new case unless (source, external_id) was seen: then name the existing case."""
         idem = self.keys.idempotency(source, external_id) if external_id else ""
-        blob = self._blob(0, case, self._ops(None, case, [event], (), outbox), idem)
+        blob = self._blob(None, case, [event], (), outbox, idem)
         result = await self._batched(blob)
         if result == 1:
             return Created(case)
