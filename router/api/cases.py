@@ -72,7 +72,7 @@ class IntakeController(Controller):
 
     @post(
         "/escalations",
-        guards=[allow("intake", "ops")],
+        opt=allow("intake", "ops"),
         operation_id="createEscalation",
         status_code=201,
     )
@@ -96,7 +96,7 @@ class IntakeController(Controller):
 
     @post(
         "/route",
-        guards=[allow("intake", "ops", "agent", "viewer")],
+        opt=allow("intake", "ops", "agent", "viewer"),
         operation_id="routeDryRun",
         status_code=200,
     )
@@ -113,7 +113,7 @@ class CaseController(Controller):
     dependencies = DEPS
     tags = ["cases"]
 
-    @get("/", guards=[allow("ops", "viewer", "agent")], operation_id="listCases")
+    @get("/", opt=allow("ops", "viewer", "agent"), operation_id="listCases")
     async def list_cases(
         self,
         ctx: Ctx,
@@ -137,7 +137,7 @@ class CaseController(Controller):
         return CasePage(items=[view(ctx.svc, c) for c in items], total=total, next=nxt)
 
     @get(
-        "/{case_id:str}", guards=[allow("ops", "viewer", "agent", "intake")], operation_id="getCase"
+        "/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase"
     )
     async def get_case(
         self,
@@ -147,7 +147,7 @@ class CaseController(Controller):
         return view(ctx.svc, await case_for(ctx.svc, case_id, ctx.who))
 
     @get(
-        "/{case_id:str}/events", guards=[allow("ops", "viewer", "agent")], operation_id="caseEvents"
+        "/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents"
     )
     async def events(
         self,
@@ -159,7 +159,7 @@ class CaseController(Controller):
 
     @get(
         "/{case_id:str}/handovers",
-        guards=[allow("ops", "viewer", "agent")],
+        opt=allow("ops", "viewer", "agent"),
         operation_id="caseHandovers",
     )
     async def handovers(
@@ -181,7 +181,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/ack",
-        guards=[allow("ops", "agent")],
+        opt=allow("ops", "agent"),
         operation_id="ackCase",
         status_code=200,
     )
@@ -199,7 +199,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/notes",
-        guards=[allow("ops", "agent")],
+        opt=allow("ops", "agent"),
         operation_id="addNote",
         status_code=200,
     )
@@ -224,7 +224,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/resolve",
-        guards=[allow("ops", "agent")],
+        opt=allow("ops", "agent"),
         operation_id="resolveCase",
         status_code=200,
     )
@@ -242,7 +242,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/close",
-        guards=[allow("ops", "agent")],
+        opt=allow("ops", "agent"),
         operation_id="closeCase",
         status_code=200,
     )
@@ -258,7 +258,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/escalate",
-        guards=[allow("ops", "agent")],
+        opt=allow("ops", "agent"),
         operation_id="escalateCase",
         status_code=200,
     )
@@ -279,7 +279,7 @@ class CaseController(Controller):
 
     @post(
         "/{case_id:str}/reassign",
-        guards=[allow("ops")],
+        opt=allow("ops"),
         operation_id="reassignCase",
         status_code=200,
     )

@@ -22,7 +22,7 @@ class OutboxController(Controller):
 
     @get(
         "/cases/{case_id:str}/updates",
-        guards=[allow("ops", "viewer", "agent")],
+        opt=allow("ops", "viewer", "agent"),
         operation_id="caseUpdates",
     )
     async def updates(
@@ -60,7 +60,7 @@ class OutboxController(Controller):
             for d in sent
         ]
 
-    @get("/outbox/dead", guards=[allow("ops")], operation_id="deadLetters")
+    @get("/outbox/dead", opt=allow("ops"), operation_id="deadLetters")
     async def dead(
         self,
         ctx: Ctx,
@@ -69,7 +69,7 @@ class OutboxController(Controller):
 
     @post(
         "/outbox/{letter_id:str}/replay",
-        guards=[allow("ops")],
+        opt=allow("ops"),
         operation_id="replayDeadLetter",
         status_code=202,
         sync_to_thread=True,

@@ -37,7 +37,7 @@ class QuestionController(Controller):
     dependencies = DEPS
     tags = ["calendar"]
 
-    @get("/oncall", guards=[allow(*ALL)], operation_id="onCall")
+    @get("/oncall", opt=allow(*ALL), operation_id="onCall")
     async def oncall(
         self,
         ctx: Ctx,
@@ -52,7 +52,7 @@ class QuestionController(Controller):
         schedules = await ctx.svc.schedules(ctx.now)
         return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
 
-    @get("/coverage", guards=[allow(*ALL)], operation_id="coverage")
+    @get("/coverage", opt=allow(*ALL), operation_id="coverage")
     async def coverage(
         self,
         ctx: Ctx,

@@ -58,7 +58,7 @@ class TeamController(Controller):
     dependencies = DEPS
     tags = ["teams"]
 
-    @get("/", guards=[allow(*ALL)], operation_id="listTeams")
+    @get("/", opt=allow(*ALL), operation_id="listTeams")
     async def list_teams(
         self,
         ctx: Ctx,
@@ -78,7 +78,7 @@ class TeamController(Controller):
             for t in (await ctx.svc.teams.all()).values()
         ]
 
-    @get("/{team_id:str}", guards=[allow(*ALL)], operation_id="getTeam")
+    @get("/{team_id:str}", opt=allow(*ALL), operation_id="getTeam")
     async def get_team(
         self,
         ctx: Ctx,
@@ -89,7 +89,7 @@ class TeamController(Controller):
             raise NotFound("team", team_id)
         return Response(stored.spec, headers={"ETag": _etag(stored.version)})
 
-    @put("/{team_id:str}", guards=[allow("ops")], operation_id="putTeam", status_code=200)
+    @put("/{team_id:str}", opt=allow("ops"), operation_id="putTeam", status_code=200)
     async def put_team(
         self,
         ctx: Ctx,
@@ -111,7 +111,7 @@ class TeamController(Controller):
             data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
         )
 
-    @delete("/{team_id:str}", guards=[allow("ops")], operation_id="deleteTeam", status_code=204)
+    @delete("/{team_id:str}", opt=allow("ops"), operation_id="deleteTeam", status_code=204)
     async def delete_team(
         self,
         ctx: Ctx,
@@ -129,7 +129,7 @@ class TeamController(Controller):
 
     @get(
         "/{team_id:str}/handovers",
-        guards=[allow("ops", "viewer", "agent")],
+        opt=allow("ops", "viewer", "agent"),
         operation_id="teamHandovers",
     )
     async def received(
@@ -142,7 +142,7 @@ class TeamController(Controller):
             raise PermissionDeniedException("agents read their own team's handovers")
         return await ctx.svc.cases.received(team_id)
 
-    @get("/{team_id:str}/revisions", guards=[allow("ops", "viewer")], operation_id="teamRevisions")
+    @get("/{team_id:str}/revisions", opt=allow("ops", "viewer"), operation_id="teamRevisions")
     async def revisions(
         self,
         ctx: Ctx,
@@ -155,7 +155,7 @@ class TeamController(Controller):
 
     @get(
         "/{team_id:str}/schedule.ics",
-        guards=[allow(*ALL)],
+        opt=allow(*ALL),
         operation_id="teamCalendar",
         media_type="text/calendar",
     )
