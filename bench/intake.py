@@ -5,7 +5,12 @@ that decodes the same body and answers 201. A load generator in another process 
 both over loopback with keep-alive connections: first closed-loop for peak requests/s,
 then open-loop at half the peak for latency. Last line: `ratio: X` (escalations / bare).
 
-    .venv/bin/python bench/intake.py [--seconds 5] [--connections 32]
+The peak phases run as rounds of bare-then-escalations, and the figures are medians over
+the rounds (the ratio: the median of each round's ratio). A shared 2-core machine drifts
+by tens of per cent within a minute; pairing each escalation phase with a bare phase run
+just before it keeps that drift out of the ratio.
+
+    .venv/bin/python bench/intake.py [--rounds 5] [--seconds 3] [--connections 32]
 """
 
 from __future__ import annotations
@@ -150,9 +155,19 @@ def load(*args: object) -> dict[str, object]:
     return result
 
 
+def _median(runs: list[dict[str, object]]) -> dict[str, object]:
+    """Per figure, the median over the rounds (statuses: those of the median-rps round)."""
+    by_rps = sorted(runs, key=lambda r: float(r["rps"]))  # type: ignore[arg-type]
+    out = dict(by_rps[len(by_rps) // 2])
+    for figure in ("rps", "p50", "p99"):
+        out[figure] = statistics.median(float(r[figure]) for r in runs)  # type: ignore[arg-type]
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
 
@@ -214,26 +229,35 @@ def main() -> int:
         )
         load(port, "/bench/bare", auth, "warm", 8, 1.0, None)
         load(port, "/v1/escalations", auth, "warm", 8, 1.0, None)
-        bare = load(port, "/bench/bare", auth, "bare", args.connections, args.seconds, None)
-        esc = load(port, "/v1/escalations", auth, "esc", args.connections, args.seconds, None)
+        bares, escs = [], []
+        for r in range(args.rounds):
+            bares.append(
+                load(port, "/bench/bare", auth, f"bare{r}", args.connections, args.seconds, None)
+            )
+            escs.append(
+                load(port, "/v1/escalations", auth, f"esc{r}", args.connections, args.seconds, None)
+            )
+            print(
+                f"round {r + 1}: bare {bares[-1]['rps']:6.0f} req/s, escalations "
+                f"{escs[-1]['rps']:6.0f} req/s, ratio {escs[-1]['rps'] / bares[-1]['rps']:.2f}"
+            )
+        bare, esc = _median(bares), _median(escs)
+        ratio = statistics.median(
+            float(e["rps"]) / float(b["rps"])  # type: ignore[arg-type]
+            for b, e in zip(bares, escs, strict=True)
+        )
         bare_half = load(
-            port,
-            "/bench/bare",
-            auth,
-            "bare2",
-            args.connections,
-            args.seconds,
-            float(bare["rps"]) / 2,
-        )  # type: ignore[arg-type]
+            port, "/bench/bare", auth, "bare-half", args.connections, args.seconds, bare["rps"] / 2
+        )
         esc_half = load(
             port,
             "/v1/escalations",
             auth,
-            "esc2",
+            "esc-half",
             args.connections,
             args.seconds,
-            float(esc["rps"]) / 2,
-        )  # type: ignore[arg-type]
+            esc["rps"] / 2,
+        )
         for name, peak, half in (
             ("bare endpoint", bare, bare_half),
             ("POST /v1/escalations", esc, esc_half),
@@ -243,12 +267,16 @@ def main() -> int:
                 f"p99 {peak['p99']:6.2f} ms  | at half peak: p50 {half['p50']:5.2f} ms  "
                 f"p99 {half['p99']:5.2f} ms  statuses {peak['statuses']}"
             )
-        ratio = float(esc["rps"]) / float(bare["rps"])  # type: ignore[arg-type]
         print(
             f"target ratio >= 0.5: {'met' if ratio >= 0.5 else 'MISSED'}; "
             f"target p99 < 10 ms at half peak: {'met' if float(esc_half['p99']) < 10 else 'MISSED'}"
         )  # type: ignore[arg-type]
         print(f"ratio: {ratio:.2f}")
+        statuses: dict[int, int] = {}
+        for e in escs:
+            for k, v in e["statuses"].items():  # type: ignore[union-attr]
+                statuses[k] = statuses.get(k, 0) + v
+        esc = {**esc, "statuses": statuses}
         bad = {k: v for k, v in esc["statuses"].items() if k != 201}  # type: ignore[union-attr]
         return 1 if bad else 0
     finally:
