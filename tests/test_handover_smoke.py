@@ -14,10 +14,21 @@ async def test_amsterdam_shift_end_hands_over_once(api, redis_url, key_prefix) -
     """At ams-l1's 16:00Z end its Dutch cases move to an on-shift team, exactly once."""
     ids = []
     for n in range(5):
-        body = {"source": "t", "external_id": f"h{n}", "impact": "medium", "urgency": "low",
-                "skill": "billing", "summary": f"problem {n}", "steps_taken": ["restarted"],
-                "customer": {"id": f"c{n}", "locale": "nl-NL", "accepts": ["en"],
-                             "timezone": "Europe/Amsterdam"}}
+        body = {
+            "source": "t",
+            "external_id": f"h{n}",
+            "impact": "medium",
+            "urgency": "low",
+            "skill": "billing",
+            "summary": f"problem {n}",
+            "steps_taken": ["restarted"],
+            "customer": {
+                "id": f"c{n}",
+                "locale": "nl-NL",
+                "accepts": ["en"],
+                "timezone": "Europe/Amsterdam",
+            },
+        }
         r = await api.post("/v1/escalations", json=body, headers=token("intake"))
         assert r.json()["team"] == "ams-l1"
         ids.append(r.json()["id"])

@@ -136,9 +136,7 @@ class CaseController(Controller):
         )
         return CasePage(items=[view(ctx.svc, c) for c in items], total=total, next=nxt)
 
-    @get(
-        "/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase"
-    )
+    @get("/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase")
     async def get_case(
         self,
         ctx: Ctx,
@@ -146,9 +144,7 @@ class CaseController(Controller):
     ) -> CaseView:
         return view(ctx.svc, await case_for(ctx.svc, case_id, ctx.who))
 
-    @get(
-        "/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents"
-    )
+    @get("/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents")
     async def events(
         self,
         ctx: Ctx,

@@ -242,9 +242,7 @@ def _pool(
         for t in teams.values()
         if t.tier == tier and (skill is None or skill in t.skills) and t.id not in exclude
     }
-    fits = {
-        tid: m for tid, t in by_id.items() if (m := best_match(t.languages, wanted, accepts))
-    }
+    fits = {tid: m for tid, t in by_id.items() if (m := best_match(t.languages, wanted, accepts))}
     if memo is not None:
         if len(memo) >= 4096:  # customers' accept lists vary; keep the memo bounded
             memo.clear()

@@ -214,9 +214,7 @@ class CaseStore:
         own, and the answer says which won (False: the case had moved on; nothing written)."""
         if not changes:
             return []
-        blobs = [
-            self._blob(ch.old, ch.new, ch.events, ch.packets, ch.outbox) for ch in changes
-        ]
+        blobs = [self._blob(ch.old, ch.new, ch.events, ch.packets, ch.outbox) for ch in changes]
         return [r == 1 for r in await self._commit(keys=[], args=blobs)]
 
     async def create(
