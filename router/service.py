@@ -43,6 +43,7 @@ class Service:
         self._index: ShiftIndex | None = None
         self._index_fresh: tuple[datetime, datetime] | None = None
         self._checked = float("-inf")
+        self._checking = False
         self._loads: dict[str, int] = {}
         self._loads_at = float("-inf")
 
@@ -55,15 +56,19 @@ class Service:
         RECHECK seconds (another process's edit shows within that), and at once after an
         edit made through this process."""
         tick = time.monotonic()
-        if self._schedules is not None and tick - self._checked < RECHECK:
-            return self._schedules
-        rev = await self.teams.revision_counter()
-        self._checked = tick
-        if self._schedules is None or rev != self._rev:
-            stored = await self.teams.all()
-            specs = {tid: (t.spec, f"teams/{tid}") for tid, t in stored.items()}
-            self._schedules = validate_specs(specs, self.policy, now=now, warnings=False)
-            self._rev, self._index = rev, None
+        if self._schedules is not None and (tick - self._checked < RECHECK or self._checking):
+            return self._schedules  # fresh, or another request is checking it right now
+        self._checking = True
+        try:
+            rev = await self.teams.revision_counter()
+            if self._schedules is None or rev != self._rev:
+                stored = await self.teams.all()
+                specs = {tid: (t.spec, f"teams/{tid}") for tid, t in stored.items()}
+                self._schedules = validate_specs(specs, self.policy, now=now, warnings=False)
+                self._rev, self._index = rev, None
+            self._checked = tick
+        finally:
+            self._checking = False
         return self._schedules
 
     def region_of(self, team_id: str | None) -> str:
@@ -87,9 +92,13 @@ class Service:
         routing, so intake need not pay a round trip for it."""
         tick = time.monotonic()
         if tick - self._loads_at >= RECHECK:
-            schedules = await self.schedules(now)
-            self._loads = await self.cases.team_loads(list(schedules.teams))
-            self._loads_at = tick
+            self._loads_at = tick  # one request refreshes; the others route on the last counts
+            try:
+                schedules = await self.schedules(now)
+                self._loads = await self.cases.team_loads(list(schedules.teams))
+            except BaseException:
+                self._loads_at = float("-inf")
+                raise
         return self._loads
 
     async def route(
