@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Literal
 
 import msgspec
@@ -250,7 +251,10 @@ def _pool(
     return by_id, fits
 
 
+@lru_cache(maxsize=4096)
 def _z(t: datetime) -> str:
+    """`2026-11-24T00:00Z`. Remembered: the same few shift boundaries appear in decision
+    after decision, and strftime is the dearest call in a routing decision."""
     return t.strftime("%Y-%m-%dT%H:%MZ")
 
 

@@ -10,7 +10,7 @@ never both win.
 
 from __future__ import annotations
 
-import secrets
+import os
 import struct
 from collections.abc import Sequence
 from datetime import datetime
@@ -120,7 +120,7 @@ def new_case_id(now: datetime) -> str:
     """Sortable by creation time, readable over the phone: `C-1M83T4CM0-7HYF2Q`."""
     ms = int(now.timestamp() * 1000)
     head = "".join(_ALPHABET[(ms >> s) & 31] for s in range(40, -1, -5))
-    bits = int.from_bytes(secrets.token_bytes(4), "big")  # one system call, 30 bits used
+    bits = int.from_bytes(os.urandom(4), "big")  # one system call, 30 bits used
     tail = "".join(_ALPHABET[(bits >> s) & 31] for s in range(0, 30, 5))
     return f"C-{head[:5]}{head[5:]}-{tail}"
 
