@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 import msgspec
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
@@ -20,7 +20,7 @@ from ..jobs.planner import plan_wakeups
 from ..service import Service
 from . import metrics
 from .auth import allow
-from .deps import DEPS, Context, Ctx, case_for
+from .deps import Context, case_for, context
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
@@ -67,7 +67,6 @@ class CasePage(msgspec.Struct):
 
 class IntakeController(Controller):
     path = "/v1"
-    dependencies = DEPS
     tags = ["intake"]
 
     @post(
@@ -78,9 +77,10 @@ class IntakeController(Controller):
     )
     async def create(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         data: JSONBody[Escalation],
     ) -> Response[CaseView]:
+        ctx = context(request)
         case, created = await ctx.svc.intake(data, ctx.now, actor=ctx.who.sub)
         if created:
             metrics.escalation(case.decision)
@@ -102,27 +102,28 @@ class IntakeController(Controller):
     )
     async def dry_run(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         data: JSONBody[Escalation],
     ) -> Decision:
+        ctx = context(request)
         return await ctx.svc.route(data, ctx.now)
 
 
 class CaseController(Controller):
     path = "/v1/cases"
-    dependencies = DEPS
     tags = ["cases"]
 
     @get("/", opt=allow("ops", "viewer", "agent"), operation_id="listCases")
     async def list_cases(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         team: FromQuery[str | None] = None,
         status: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         limit: Annotated[int, QueryParameter(ge=1, le=500)] = 50,
         cursor: FromQuery[str | None] = None,
     ) -> CasePage:
+        ctx = context(request)
         if ctx.who.role == "agent":
             if team not in (None, ctx.who.team):
                 raise PermissionDeniedException("agents list their own team's cases")
@@ -139,17 +140,19 @@ class CaseController(Controller):
     @get("/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase")
     async def get_case(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
     ) -> CaseView:
+        ctx = context(request)
         return view(ctx.svc, await case_for(ctx.svc, case_id, ctx.who))
 
     @get("/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents")
     async def events(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
     ) -> list[lifecycle.CaseEvent]:
+        ctx = context(request)
         await case_for(ctx.svc, case_id, ctx.who)
         return await ctx.svc.cases.events(case_id)
 
@@ -160,10 +163,11 @@ class CaseController(Controller):
     )
     async def handovers(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
     ) -> list[Packet]:
         """The handover packets of the case, oldest first."""
+        ctx = context(request)
         await case_for(ctx.svc, case_id, ctx.who)
         return await ctx.svc.cases.handovers(case_id)
 
@@ -183,10 +187,11 @@ class CaseController(Controller):
     )
     async def ack(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
+        ctx = context(request)
         return await self._act(
             ctx,
             case_id,
@@ -201,10 +206,11 @@ class CaseController(Controller):
     )
     async def note(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[NoteBody],
     ) -> CaseView:
+        ctx = context(request)
         return await self._act(
             ctx,
             case_id,
@@ -226,10 +232,11 @@ class CaseController(Controller):
     )
     async def resolve(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[ResolveBody],
     ) -> CaseView:
+        ctx = context(request)
         return await self._act(
             ctx,
             case_id,
@@ -244,10 +251,11 @@ class CaseController(Controller):
     )
     async def close(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
+        ctx = context(request)
         return await self._act(
             ctx, case_id, lambda c: lifecycle.close(c, now=ctx.now, actor=ctx.who.sub)
         )
@@ -260,10 +268,11 @@ class CaseController(Controller):
     )
     async def escalate(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[EscalateBody],
     ) -> CaseView:
+        ctx = context(request)
         case = await case_for(ctx.svc, case_id, ctx.who)
         if not ctx.who.may_act_on(case.team):
             raise PermissionDeniedException("only the case's team or ops may do this")
@@ -281,10 +290,11 @@ class CaseController(Controller):
     )
     async def reassign(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         case_id: FromPath[str],
         data: JSONBody[ReassignBody],
     ) -> CaseView:
+        ctx = context(request)
         case = await case_for(ctx.svc, case_id, ctx.who)
         schedules = await ctx.svc.schedules(ctx.now)
         team = schedules.teams.get(data.team)

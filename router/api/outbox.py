@@ -11,13 +11,12 @@ from ..delivery import DeadLetter, Delivered, dead_letters, render_message, repl
 from ..domain.handover import Outbox
 from ..domain.language import parse_lang
 from .auth import allow
-from .deps import DEPS, Ctx, case_for
+from .deps import case_for, context
 from .problems import NotFound
 
 
 class OutboxController(Controller):
     path = "/v1"
-    dependencies = DEPS
     tags = ["outbox"]
 
     @get(
@@ -27,13 +26,13 @@ class OutboxController(Controller):
     )
     async def updates(
         self,
-        ctx: Ctx,
         case_id: FromPath[str],
         request: Request[Any, Any, Any],
         locale: FromQuery[str | None] = None,
     ) -> list[Delivered]:
         """The customer updates as sent; with ?locale= the same updates rendered in another
         language (for an agent who does not read the customer's)."""
+        ctx = context(request)
         await case_for(ctx.svc, case_id, ctx.who)
         sent = await sent_updates(ctx.svc.redis, ctx.svc.keys, case_id)
         if locale is None:
@@ -63,8 +62,9 @@ class OutboxController(Controller):
     @get("/outbox/dead", opt=allow("ops"), operation_id="deadLetters")
     async def dead(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
     ) -> list[DeadLetter]:
+        ctx = context(request)
         return await dead_letters(ctx.svc.redis, ctx.svc.keys)
 
     @post(
@@ -76,10 +76,10 @@ class OutboxController(Controller):
     )
     def replay(
         self,
-        ctx: Ctx,
         letter_id: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> dict[str, str]:
+        ctx = context(request)
         settings = request.app.state.settings
         if not replay(
             ctx.svc.keys, ctx.svc.url, letter_id, settings.webhook_secret or settings.secret

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
-from litestar import Controller, get
+from litestar import Controller, Request, get
 from litestar.params import FromQuery, QueryParameter
 
 from ..domain.coverage import Interval, coverage, team_filter
@@ -15,7 +15,7 @@ from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
 from ..oncall import oncall_rows
 from .auth import allow
-from .deps import DEPS, Ctx
+from .deps import context
 
 ALL = ("ops", "agent", "intake", "viewer")
 
@@ -34,18 +34,18 @@ class CoverageAnswer(msgspec.Struct, kw_only=True):
 
 class QuestionController(Controller):
     path = "/v1"
-    dependencies = DEPS
     tags = ["calendar"]
 
     @get("/oncall", opt=allow(*ALL), operation_id="onCall")
     async def oncall(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         at: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         skill: FromQuery[str | None] = None,
         tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> list[dict[str, object]]:
+        ctx = context(request)
         instant = parse_instant(at, "at") if at else ctx.now
         if language:
             parse_lang(language, "language")
@@ -55,13 +55,14 @@ class QuestionController(Controller):
     @get("/coverage", opt=allow(*ALL), operation_id="coverage")
     async def coverage(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         from_: Annotated[str | None, QueryParameter(name="from")] = None,
         to: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
         skill: FromQuery[str | None] = None,
         tier: Annotated[int | None, QueryParameter(ge=1)] = None,
     ) -> CoverageAnswer:
+        ctx = context(request)
         start = parse_instant(from_, "from") if from_ else ctx.now
         end = parse_instant(to, "to") if to else start + timedelta(days=7)
         if end <= start:

@@ -18,7 +18,7 @@ from ..domain.validation import TEAM_ID
 from ..jobs.planner import plan_after_edit
 from ..store.teams import NEVER, Revision
 from .auth import allow
-from .deps import DEPS, Ctx
+from .deps import context
 from .problems import NotFound, PreconditionRequired
 
 ALL = ("ops", "agent", "intake", "viewer")
@@ -55,14 +55,14 @@ def _expected(request: Request[Any, Any, Any], exists: bool) -> int:
 
 class TeamController(Controller):
     path = "/v1/teams"
-    dependencies = DEPS
     tags = ["teams"]
 
     @get("/", opt=allow(*ALL), operation_id="listTeams")
     async def list_teams(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
     ) -> list[TeamItem]:
+        ctx = context(request)
         return [
             TeamItem(
                 id=t.id,
@@ -81,9 +81,10 @@ class TeamController(Controller):
     @get("/{team_id:str}", opt=allow(*ALL), operation_id="getTeam")
     async def get_team(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Response[TeamSpec]:
+        ctx = context(request)
         stored = await ctx.svc.teams.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
@@ -92,11 +93,11 @@ class TeamController(Controller):
     @put("/{team_id:str}", opt=allow("ops"), operation_id="putTeam", status_code=200)
     async def put_team(
         self,
-        ctx: Ctx,
         team_id: FromPath[str],
         data: JSONBody[TeamSpec],
         request: Request[Any, Any, Any],
     ) -> Response[TeamSpec]:
+        ctx = context(request)
         if not TEAM_ID.match(team_id):
             raise NotFound("team", team_id)
         stored = await ctx.svc.teams.get(team_id)
@@ -114,10 +115,10 @@ class TeamController(Controller):
     @delete("/{team_id:str}", opt=allow("ops"), operation_id="deleteTeam", status_code=204)
     async def delete_team(
         self,
-        ctx: Ctx,
         team_id: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> None:
+        ctx = context(request)
         stored = await ctx.svc.teams.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
@@ -134,10 +135,11 @@ class TeamController(Controller):
     )
     async def received(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> list[Packet]:
         """The handover packets the team received, newest first (an agent: its own team)."""
+        ctx = context(request)
         if ctx.who.role == "agent" and ctx.who.team != team_id:
             raise PermissionDeniedException("agents read their own team's handovers")
         return await ctx.svc.cases.received(team_id)
@@ -145,9 +147,10 @@ class TeamController(Controller):
     @get("/{team_id:str}/revisions", opt=allow("ops", "viewer"), operation_id="teamRevisions")
     async def revisions(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> list[Revision]:
+        ctx = context(request)
         revs = await ctx.svc.teams.revisions(team_id)
         if not revs:
             raise NotFound("team", team_id)
@@ -161,10 +164,11 @@ class TeamController(Controller):
     )
     async def calendar(
         self,
-        ctx: Ctx,
+        request: Request[Any, Any, Any],
         team_id: FromPath[str],
         weeks: Annotated[int, QueryParameter(ge=1, le=26)] = 4,
     ) -> Response[bytes]:
+        ctx = context(request)
         schedules = await ctx.svc.schedules(ctx.now)
         team = schedules.teams.get(team_id)
         if team is None:

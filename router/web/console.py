@@ -20,7 +20,7 @@ from litestar.params import FromPath, FromQuery
 from litestar.response import Redirect, Template
 
 from ..api.auth import Principal, read_token
-from ..api.deps import DEPS, Context, Ctx
+from ..api.deps import Context, context
 from ..delivery import dead_letters
 from ..domain import case as lifecycle
 from ..domain.errors import FollowsunError, InputError, ScheduleError
@@ -107,7 +107,6 @@ def _local(value: datetime | None, zone_key: str) -> str:
 class Console(Controller):
     path = "/console"
     include_in_schema = False
-    dependencies = DEPS
     guards = [_signed_in]
     exception_handlers = {SignInRequired: _to_sign_in}
 
@@ -159,9 +158,9 @@ class Console(Controller):
     @get("/")
     async def now_page(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         if user.role == "agent":
             return Redirect("/console/queue")
@@ -225,13 +224,13 @@ class Console(Controller):
     @get("/coverage")
     async def coverage(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         skill: FromQuery[str | None] = None,
         tier: FromQuery[int | None] = 1,
         cell: FromQuery[str | None] = None,
         language: FromQuery[str | None] = None,
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         zone_key = _zone_key(request)
         zone = parse_zone(zone_key)
@@ -291,9 +290,9 @@ class Console(Controller):
     @get("/teams")
     async def teams(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         stored = await ctx.svc.teams.all()
         return _page(request, "console/teams.html.j2", user, teams=list(stored.values()))
@@ -301,10 +300,10 @@ class Console(Controller):
     @get("/teams/{team_id:str}")
     async def edit_form(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         if user.role != "ops":
             return _forbidden(request, user, "Only operations staff can edit schedules.")
@@ -333,10 +332,10 @@ class Console(Controller):
     @post("/teams/{team_id:str}")
     async def save(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         if user.role != "ops":
             return _forbidden(request, user, "Only operations staff can edit schedules.")
@@ -382,10 +381,10 @@ class Console(Controller):
     @get("/teams/{team_id:str}/revisions")
     async def revisions(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         if user.role not in ("ops", "viewer"):
             return _forbidden(request, user, "Schedule history is for operations staff.")
@@ -403,10 +402,10 @@ class Console(Controller):
     @get("/cases/{case_id:str}")
     async def case_page(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         case_id: FromPath[str],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         case = await ctx.svc.cases.get(case_id)
         if case is None or (user.role == "agent" and case.team != user.team):
@@ -432,10 +431,10 @@ class Console(Controller):
     @get("/queue")
     async def queue(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         team: FromQuery[str | None] = None,
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         team_id = user.team if user.role == "agent" else team
         if user.role not in ("agent", "ops", "viewer"):
@@ -464,11 +463,11 @@ class Console(Controller):
     @post("/cases/{case_id:str}/{action:str}", status_code=303)
     async def act(
         self,
-        ctx: Ctx,
         request: Request[Any, Any, Any],
         case_id: FromPath[str],
         action: FromPath[str],
     ) -> Any:
+        ctx = context(request)
         user = _signed(ctx)
         case = await ctx.svc.cases.get(case_id)
         if case is None or not user.may_act_on(case.team):

@@ -10,7 +10,7 @@ from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..api.deps import DEPS, Ctx
+from ..api.deps import context
 from ..delivery import sent_updates
 from ..domain.timeline import parse_zone
 from ..i18n import Catalogs
@@ -50,15 +50,14 @@ def _page_locale(code: str) -> tuple[str, str]:
 class StatusPage(Controller):
     path = "/status"
     include_in_schema = False
-    dependencies = DEPS
 
     @get("/{token:str}")
     async def page(
         self,
-        ctx: Ctx,
         token: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> Template:
+        ctx = context(request)
         catalogs: Catalogs = request.app.state.catalogs
         secret: str = request.app.state.secret
         try:
