@@ -41,7 +41,6 @@ class Service:
         self._rev = -1
         self._schedules: Schedules | None = None
         self._index: ShiftIndex | None = None
-        self._index_fresh: tuple[datetime, datetime] | None = None
         self._checked = float("-inf")
         self._checking = False
         self._loads: dict[str, int] = {}
@@ -81,10 +80,9 @@ class Service:
         return self._index_of(await self.schedules(now), now)
 
     def _index_of(self, schedules: Schedules, now: datetime) -> ShiftIndex:
-        idx, fresh = self._index, self._index_fresh
-        if idx is None or fresh is None or not fresh[0] <= now <= fresh[1]:
+        idx = self._index
+        if idx is None or not (idx.start + _BEFORE / 2 <= now <= idx.end - _AFTER / 2):
             idx = self._index = schedules.index(now - _BEFORE, now + _AFTER)
-            self._index_fresh = (idx.start + _BEFORE / 2, idx.end - _AFTER / 2)
         return idx
 
     async def loads(self, now: datetime) -> dict[str, int]:
