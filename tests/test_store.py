@@ -148,3 +148,47 @@ async def test_embedded_server_keeps_data_across_a_crash(tmp_path: Path) -> None
     finally:
         await redis.aclose()
         again.stop()
+
+
+async def test_commits_survive_a_flushed_script_and_a_dropped_connection(tmp_path: Path) -> None:
+    """The batcher keeps one connection for its script calls: a server that forgot the script
+    gets it again, an error reply leaves the connection in use, and a connection the server
+    dropped fails only the call in flight (which wrote nothing) before a new one is taken."""
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import ResponseError
+
+    server = EmbeddedValkey(tmp_path / "valkey")
+    redis = Redis.from_url(server.start(announce=False))
+    store = CaseStore(redis, Keys("fs"))
+    policy = read_policy(SCHEDULES)
+
+    async def create(name: str) -> lifecycle.Case:
+        case, event = _case(policy)
+        await store.create(case, event, source="s", external_id=name)
+        return case
+
+    try:
+        first = await create("a")
+        await redis.script_flush()
+        second = await create("b")
+        kept = store._batched._conn
+        with pytest.raises(ResponseError):
+            await store._batched(b"not a change")
+        assert store._batched._conn is kept
+        third = await create("c")
+
+        other = Redis.from_url(server.url)
+        await other.client_kill_filter(_type="normal", skipme=True)
+        lost, event = _case(policy)
+        with pytest.raises(RedisConnectionError):
+            await store.create(lost, event, source="s", external_id="d")
+        fourth = await create("e")
+        check = CaseStore(other, Keys("fs"))
+        for case in (first, second, third, fourth):
+            assert await check.get(case.id) == case
+        assert await check.get(lost.id) is None
+        assert await check.id_for("s", "d") is None
+        await other.aclose()
+    finally:
+        await redis.aclose()
+        server.stop()

@@ -1,10 +1,16 @@
-"""Coalescing concurrent commits into one script call.
+"""Coalescing concurrent commits into one script call, on a connection kept for it.
 
 Under load many requests commit at once; sending each on its own costs a round trip
 (and, on some machines, expensive system calls) per request. Callers that arrive while
 a call is under way wait for the next one, so a busy process sends one script call per
 turn of the event loop carrying every pending case, and a quiet one behaves like a plain
 call. The script checks and writes each case on its own; only the transport is shared.
+
+Only one call is ever in flight, so the batcher keeps one pooled connection for itself
+and writes the EVALSHA on it directly. A quiet process sends one call per request, and
+there the client's own path (taking and returning a pool connection, its health and
+pending-data checks, the retry and response-callback layers) cost about as much CPU as
+routing the case. The pool still owns the connection: closing the client closes it.
 """
 
 from __future__ import annotations
@@ -12,7 +18,9 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
+from redis.exceptions import NoScriptError, ResponseError
 
 __all__ = ["ScriptBatcher"]
 
@@ -22,6 +30,7 @@ class ScriptBatcher:
         self.script, self.max_batch = script, max_batch
         self._pending: list[tuple[bytes, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
+        self._conn: Connection | None = None
 
     async def __call__(self, blob: bytes) -> Any:
         """The script's result for this one case."""
@@ -37,7 +46,7 @@ class ScriptBatcher:
             batch = self._pending[: self.max_batch]
             del self._pending[: self.max_batch]
             try:
-                results = await self.script(keys=[], args=[blob for blob, _ in batch])
+                results = await self._call([blob for blob, _ in batch])
             except Exception as err:
                 for _, future in batch:
                     if not future.done():
@@ -46,3 +55,25 @@ class ScriptBatcher:
             for (_, future), result in zip(batch, results, strict=True):
                 if not future.done():
                     future.set_result(result)
+
+    async def _call(self, args: list[bytes]) -> list[Any]:
+        client = self.script.registered_client
+        conn = self._conn
+        if conn is None:
+            conn = self._conn = await client.connection_pool.get_connection()
+        command = conn.pack_command("EVALSHA", self.script.sha, 0, *args)
+        try:
+            try:
+                await conn.send_packed_command(command, check_health=False)
+                return await conn.read_response()
+            except NoScriptError:  # a restarted or flushed server: load it and send again
+                await client.script_load(self.script.script)
+                await conn.send_packed_command(command, check_health=False)
+                return await conn.read_response()
+        except ResponseError:
+            raise  # the server answered: the connection is in step
+        except BaseException:  # lost, timed out or cancelled mid-reply: its state is unknown
+            self._conn = None
+            await conn.disconnect()
+            await client.connection_pool.release(conn)
+            raise
