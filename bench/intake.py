@@ -10,6 +10,12 @@ the rounds (the ratio: the median of each round's ratio). A shared 2-core machin
 by tens of per cent within a minute; pairing each escalation phase with a bare phase run
 just before it keeps that drift out of the ratio.
 
+The half-peak latency runs as rounds too (bare, then escalations, each at half its own
+peak), and p50/p99 are taken over all their requests pooled. In one 3-second window a
+single stall of the virtual machine (a slow fsync, a neighbour taking the core) holds up
+a fifth of the requests that make up its p99, so the figure said more about the luck of
+the window than about the service; a round's p99 is still printed, with p99.9 and max.
+
     .venv/bin/python bench/intake.py [--rounds 5] [--seconds 3] [--connections 32]
 """
 
@@ -27,6 +33,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import uvloop
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -130,19 +138,25 @@ async def _drive(
     t0 = time.perf_counter()
     await asyncio.gather(*(worker(i) for i in range(conns)))
     elapsed = time.perf_counter() - t0
-    latencies.sort()
-    q = statistics.quantiles(latencies, n=100) if len(latencies) > 1 else [0.0] * 99
+    return {"rps": len(latencies) / elapsed, **_quantiles(latencies), "statuses": statuses}
+
+
+def _quantiles(latencies: list[float]) -> dict[str, object]:
+    """p50, p99, p99.9 and max in ms, and the latencies themselves (for pooling rounds)."""
+    ordered = sorted(latencies)
+    q = statistics.quantiles(ordered, n=1000) if len(ordered) > 1 else [0.0] * 999
     return {
-        "rps": len(latencies) / elapsed,
-        "n": len(latencies),
-        "p50": q[49] * 1e3,
-        "p99": q[98] * 1e3,
-        "statuses": statuses,
+        "n": len(ordered),
+        "p50": q[499] * 1e3,
+        "p99": q[989] * 1e3,
+        "p999": q[998] * 1e3,
+        "max": ordered[-1] * 1e3 if ordered else 0.0,
+        "latencies": ordered,
     }
 
 
 def _load(queue: mp.Queue, *args: object) -> None:
-    queue.put(asyncio.run(_drive(*args)))  # type: ignore[arg-type]
+    queue.put(uvloop.run(_drive(*args)))  # type: ignore[arg-type]
 
 
 def load(*args: object) -> dict[str, object]:
@@ -246,26 +260,45 @@ def main() -> int:
             float(e["rps"]) / float(b["rps"])  # type: ignore[arg-type]
             for b, e in zip(bares, escs, strict=True)
         )
-        bare_half = load(
-            port, "/bench/bare", auth, "bare-half", args.connections, args.seconds, bare["rps"] / 2
-        )
-        esc_half = load(
-            port,
-            "/v1/escalations",
-            auth,
-            "esc-half",
-            args.connections,
-            args.seconds,
-            esc["rps"] / 2,
-        )
+        bare_halves, esc_halves = [], []
+        for r in range(args.rounds):
+            bare_halves.append(
+                load(
+                    port,
+                    "/bench/bare",
+                    auth,
+                    f"bh{r}",
+                    args.connections,
+                    args.seconds,
+                    bare["rps"] / 2,
+                )
+            )
+            esc_halves.append(
+                load(
+                    port,
+                    "/v1/escalations",
+                    auth,
+                    f"eh{r}",
+                    args.connections,
+                    args.seconds,
+                    esc["rps"] / 2,
+                )
+            )
+            print(
+                f"half-peak round {r + 1}: p99 bare {bare_halves[-1]['p99']:5.2f} ms, "
+                f"escalations {esc_halves[-1]['p99']:5.2f} ms"
+            )
+        bare_half = _quantiles([x for h in bare_halves for x in h["latencies"]])  # type: ignore[attr-defined]
+        esc_half = _quantiles([x for h in esc_halves for x in h["latencies"]])  # type: ignore[attr-defined]
         for name, peak, half in (
             ("bare endpoint", bare, bare_half),
             ("POST /v1/escalations", esc, esc_half),
         ):
             print(
-                f"{name:<22} peak {peak['rps']:8.0f} req/s  p50 {peak['p50']:6.2f} ms  "
-                f"p99 {peak['p99']:6.2f} ms  | at half peak: p50 {half['p50']:5.2f} ms  "
-                f"p99 {half['p99']:5.2f} ms  statuses {peak['statuses']}"
+                f"{name:<22} peak {peak['rps']:6.0f} req/s  p50 {peak['p50']:5.2f} ms  "
+                f"p99 {peak['p99']:5.2f} ms | at half peak ({half['n']} requests): "
+                f"p50 {half['p50']:5.2f} ms  p99 {half['p99']:5.2f} ms  "
+                f"p99.9 {half['p999']:6.2f} ms  max {half['max']:6.2f} ms"
             )
         print(
             f"target ratio >= 0.5: {'met' if ratio >= 0.5 else 'MISSED'}; "
@@ -273,12 +306,11 @@ def main() -> int:
         )  # type: ignore[arg-type]
         print(f"ratio: {ratio:.2f}")
         statuses: dict[int, int] = {}
-        for e in escs:
-            for k, v in e["statuses"].items():  # type: ignore[union-attr]
+        for phase in (*bares, *escs, *bare_halves, *esc_halves):
+            for k, v in phase["statuses"].items():  # type: ignore[union-attr]
                 statuses[k] = statuses.get(k, 0) + v
-        esc = {**esc, "statuses": statuses}
-        bad = {k: v for k, v in esc["statuses"].items() if k != 201}  # type: ignore[union-attr]
-        return 1 if bad else 0
+        print(f"statuses over every phase: {statuses}", file=sys.stderr)
+        return 0 if set(statuses) == {201} else 1
     finally:
         web.terminate()
         web.wait(timeout=10)
