@@ -203,15 +203,13 @@ def _store_settings() -> tuple[Settings, object]:
 def cmd_schedules(args: argparse.Namespace) -> int:
     import asyncio
 
-    from redis.asyncio import Redis
-
     from .schedule_files import read_team_specs, write_team
-    from .store import Keys, TeamStore
+    from .store import Keys, TeamStore, connect
 
     settings, server = _store_settings()
 
     async def run() -> int:
-        redis = Redis.from_url(settings.redis_url or "")
+        redis = connect(settings.redis_url or "")
         store = TeamStore(redis, Keys(settings.key_prefix))
         try:
             if args.action == "load":
@@ -332,12 +330,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     import time
     import urllib.request
 
-    from redis.asyncio import Redis
-
     from .api.auth import make_token
     from .runtime import ensure_secret
     from .schedule_files import read_team_specs
-    from .store import Keys, TeamStore
+    from .store import Keys, TeamStore, connect
 
     # Ctrl-C reaches every process of the terminal's group at once; the store would stop
     # under the web and worker processes. So the children run in sessions of their own and
@@ -349,7 +345,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     try:
 
         async def seed() -> int:
-            redis = Redis.from_url(settings.redis_url or "")
+            redis = connect(settings.redis_url or "")
             try:
                 store = TeamStore(redis, Keys(settings.key_prefix))
                 if await store.all():

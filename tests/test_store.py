@@ -192,3 +192,19 @@ async def test_commits_survive_a_flushed_script_and_a_dropped_connection(tmp_pat
     finally:
         await redis.aclose()
         server.stop()
+
+
+async def test_commands_beyond_the_pool_wait_for_a_connection(redis_url, key_prefix) -> None:
+    """More commands in flight than the pool has connections: the surplus waits its turn
+    (redis-py's default pool fails them with "Too many connections")."""
+    from router.store import connect
+
+    redis = connect(redis_url, max_connections=10)
+    store = CaseStore(redis, Keys(key_prefix))
+    case, event = _case(read_policy(SCHEDULES))
+    await store.create(case, event, source="s", external_id="crowd")
+    try:
+        got = await asyncio.gather(*(store.get(case.id) for _ in range(300)))
+        assert got == [case] * 300
+    finally:
+        await redis.aclose()

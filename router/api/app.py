@@ -20,6 +20,7 @@ from ..schedule_files import read_policy
 from ..service import Service
 from ..settings import Settings
 from ..status_links import status_url
+from ..store import connect
 from ..web.console import Console
 from ..web.status import TEMPLATES, StatusPage
 from .auth import jwt_auth
@@ -63,7 +64,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        client = redis or Redis.from_url(settings.redis_url or "", health_check_interval=30)
+        client = redis or connect(settings.redis_url or "")
         service = Service(client, policy, prefix=settings.key_prefix, url=settings.redis_url or "")
         service.status_link = lambda case: status_url(
             settings, case.id, case.escalation.customer.locale, case.created_at

@@ -9,20 +9,20 @@ from datetime import UTC, datetime
 from functools import cache
 
 import msgspec
-from redis.asyncio import Redis
 
 from .. import delivery, handovers
 from ..i18n import Catalogs
 from ..schedule_files import read_policy
 from ..service import Service
 from ..settings import Settings
+from ..store import connect
 from .planner import plan_handovers, plan_wakeups
 
 
 @asynccontextmanager
 async def _service() -> AsyncIterator[Service]:
     settings = Settings.from_env()
-    redis = Redis.from_url(settings.redis_url or "")
+    redis = connect(settings.redis_url or "")
     try:
         yield Service(
             redis,

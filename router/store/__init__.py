@@ -1,6 +1,7 @@
 """Redis persistence: key schema, atomic case transitions, teams with revisions."""
 
 from .cases import CaseStore, Change, Created, Existing, VersionConflict, new_case_id
+from .client import connect
 from .keys import Keys
 from .teams import StaleTeam, TeamStore
 
@@ -13,5 +14,6 @@ __all__ = [
     "StaleTeam",
     "TeamStore",
     "VersionConflict",
+    "connect",
     "new_case_id",
 ]
