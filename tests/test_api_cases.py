@@ -472,4 +472,3 @@ async def test_a_security_flag_starts_the_case_at_tier_2(api) -> None:
     assert any("security" in reason for reason in case["decision"]["reasons"])
     plain = await intake(api, "sec-2", "en-GB", skill=None)
     assert plain["tier"] == 1
-
