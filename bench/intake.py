@@ -34,6 +34,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import msgspec
 import redis
 import uvloop
 
@@ -192,9 +193,7 @@ def main() -> int:
 
     data = Path(tempfile.mkdtemp(prefix="followsun-bench-"))
     settings, server = ensure_redis(
-        Settings(
-            data=data, secret="bench-secret-" + "x" * 32, redis_url=os.environ.get("REDIS_URL")
-        )
+        msgspec.structs.replace(Settings.from_env(), data=data, secret="bench-secret-" + "x" * 32)
     )
     env = {
         **os.environ,
@@ -242,9 +241,7 @@ def main() -> int:
         store = redis.Redis.from_url(settings.redis_url or "")
         store.config_set("latency-monitor-threshold", 5)
         store.latency_reset()
-        redis_kind = (
-            "REDIS_URL" if os.environ.get("REDIS_URL") else "embedded Valkey, AOF fsync always"
-        )
+        redis_kind = "REDIS_URL" if server is None else "embedded Valkey, AOF fsync always"
         print(
             f"server: uvicorn, 1 worker; store: {redis_kind}; {args.connections} connections, "
             f"{args.seconds:.0f} s per phase"
@@ -314,11 +311,8 @@ def main() -> int:
         )  # type: ignore[arg-type]
         # The store's own stalls (fsync, fork) over the run: a tail the request path can't
         # shorten, printed so a missed p99 can be told apart from a slow service.
-        stalls = {e[0].decode(): (e[2], e[3]) for e in store.execute_command("LATENCY", "LATEST")}
-        print(
-            "store stalls >= 5 ms (event: last, max ms): "
-            + (", ".join(f"{k}: {v[0]}, {v[1]}" for k, v in sorted(stalls.items())) or "none"),
-        )
+        stalls = [f"{e[0].decode()} {e[3]}" for e in store.execute_command("LATENCY", "LATEST")]
+        print(f"store stalls >= 5 ms (event, max ms): {', '.join(sorted(stalls)) or 'none'}")
         print(f"ratio: {ratio:.2f}")
         statuses: dict[int, int] = {}
         for phase in (*bares, *escs, *bare_halves, *esc_halves):
