@@ -1,12 +1,15 @@
 """The job functions RQ runs. Module level, arguments are plain values (rq pickles them),
-state is re-read inside: each job builds its own clients in the event loop rq gives it."""
+state is re-read inside: each job builds its own clients in the event loop it runs in."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import functools
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from functools import cache
+from typing import ParamSpec, TypeVar
 
 import msgspec
 
@@ -17,6 +20,27 @@ from ..service import Service
 from ..settings import Settings
 from ..store import connect
 from .planner import plan_handovers, plan_wakeups
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def coroutine_job(func: Callable[P, Coroutine[object, object, R]]) -> Callable[P, R]:
+    """A plain function RQ can run in any thread. RQ hands a coroutine result to
+    `asyncio.run`, which refuses when the calling thread already runs a loop (a worker
+    embedded in an async program, or a test); then the job gets a loop of its own in a
+    thread of its own, and the caller blocks until it is done, as it would for any job."""
+
+    @functools.wraps(func)
+    def job(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            return asyncio.run(func(*args, **kwargs))
+        with ThreadPoolExecutor(1, thread_name_prefix="followsun-job") as pool:
+            return pool.submit(asyncio.run, func(*args, **kwargs)).result()
+
+    return job
 
 
 @asynccontextmanager
@@ -38,6 +62,7 @@ def _when(at: str | None) -> datetime:
     return datetime.fromisoformat(at).astimezone(UTC) if at else datetime.now(UTC)
 
 
+@coroutine_job
 async def handover(team_id: str, at: str) -> dict[str, object]:
     """The shift of `team_id` ended at `at`: hand its open cases over."""
     async with _service() as svc:
@@ -47,6 +72,7 @@ async def handover(team_id: str, at: str) -> dict[str, object]:
         return msgspec.to_builtins(report)
 
 
+@coroutine_job
 async def sweep(now: str | None = None) -> dict[str, int]:
     async with _service() as svc:
         when = _when(now)
@@ -56,6 +82,7 @@ async def sweep(now: str | None = None) -> dict[str, int]:
         return {**counts, "woken": woken}
 
 
+@coroutine_job
 async def wake(now: str | None = None) -> int:
     async with _service() as svc:
         woken = await handovers.wake_waiting(svc, _when(now))
@@ -63,12 +90,14 @@ async def wake(now: str | None = None) -> int:
         return woken
 
 
+@coroutine_job
 async def catch_up(now: str | None = None) -> int:
     async with _service() as svc:
         reports = await handovers.catch_up(svc, _when(now))
         return sum(sum(r.moved.values()) + r.waiting for r in reports)
 
 
+@coroutine_job
 async def plan(now: str | None = None) -> int:
     """Keep one handover job scheduled per shift end in the coming 48 hours."""
     async with _service() as svc:
@@ -77,11 +106,12 @@ async def plan(now: str | None = None) -> int:
         return plan_handovers(svc.keys.prefix, schedules, when, svc.url)
 
 
-@cache
+@functools.cache
 def _catalogs() -> Catalogs:
     return Catalogs()
 
 
+@coroutine_job
 async def dispatch() -> int:
     """Render and hand the new outbox messages to the delivery jobs."""
     from ..runtime import ensure_secret
