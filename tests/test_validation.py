@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import msgspec
@@ -283,6 +283,124 @@ def test_new_rota_handover_with_overnight_spill_is_an_overlap():
         shift('["mon"]', "05:00", "13:00", "from = 2027-01-04\n"),
     )
     assert "shifts[1]: overlaps shifts[0] (both on shift on 2027-01-04)" in one_error(text)
+
+
+EVERY_DAY = '["mon", "tue", "wed", "thu", "fri", "sat", "sun"]'
+
+
+def seam_rota(seam: str, *, extra: str = "", overrides: str = "") -> str:
+    """Nights 17:00-08:00 until the seam day, days 06:00-20:00 from it: they overlap on the
+    seam day unless it has no new-rule shift (its 06:00 start meets the last night)."""
+    return (
+        team_doc(
+            shift(EVERY_DAY, "17:00", "08:00", f"until = {seam}\n"),
+            shift(EVERY_DAY, "06:00", "20:00", f"from = {seam}\n"),
+            extra=extra,
+        )
+        + overrides
+    )
+
+
+def test_rota_change_with_a_closed_seam_day_is_not_an_overlap(make_team):
+    """The old rule's last night ends at 08:00 on the closed seam day: no real overlap."""
+    text = seam_rota("2027-01-04", overrides="\n[[overrides]]\ndate = 2027-01-04\nclosed = true\n")
+    team = load({SOURCE: text}).teams["ams-l1"]
+    assert team.slots(date(2027, 1, 4)) == ()
+    assert [s.source for s in team.slots(date(2027, 1, 5))] == ["shifts[1]"]
+    shifts = [
+        {"days": ["mon", "tue"], "start": "17:00", "end": "08:00", "until": "2027-01-05"},
+        {"days": ["tue", "wed"], "start": "06:00", "end": "20:00", "from": "2027-01-05"},
+    ]
+    closed = [{"date": "2027-01-05", "closed": True}]
+    assert len(make_team(shifts=shifts, overrides=closed).rules) == 2
+
+
+def test_rota_change_with_an_open_seam_day_is_an_overlap():
+    """Without the closed override the seam day's 06:00 start meets the 08:00 end: located."""
+    assert one_error(seam_rota("2027-01-04")) == (
+        "teams/ams-l1.toml: shifts[1]: overlaps shifts[0] (both on shift on 2027-01-04)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("seam", "working"), [("2027-04-27", "2027-04-20"), ("2027-12-25", "2027-12-18")]
+)
+def test_rota_change_on_a_public_holiday_is_not_an_overlap(seam, working):
+    """A holiday on the seam day (King's Day, Christmas in NL) cancels the new rule's first
+    shift just as a closed override does; a working seam day a week earlier still overlaps."""
+    team = load({SOURCE: seam_rota(seam, extra='holidays = { country = "NL" }\n')}).teams["ams-l1"]
+    assert team.is_holiday(date.fromisoformat(seam))
+    assert one_error(seam_rota(working, extra='holidays = { country = "NL" }\n')) == (
+        f"teams/ams-l1.toml: shifts[1]: overlaps shifts[0] (both on shift on {working})"
+    )
+
+
+def test_an_overlap_years_ahead_inside_the_rules_ranges_is_found():
+    """A one-day rule in 2039 inside a long-running rule's range clashes: found and dated."""
+    text = team_doc(
+        shift(WEEKDAYS, "08:00", "17:00", "from = 2027-01-04\nuntil = 2040-01-02\n"),
+        shift('["mon"]', "16:00", "20:00", "from = 2039-06-06\nuntil = 2039-06-07\n"),
+    )
+    assert one_error(text) == (
+        "teams/ams-l1.toml: shifts[1]: overlaps shifts[0] (both on shift on 2039-06-06)"
+    )
+
+
+def test_rules_whose_ranges_only_share_a_holiday_do_not_overlap(make_team):
+    """Two rules sharing one date, a holiday (Christmas), never both happen: no overlap."""
+    shifts = [
+        {"days": ["sat"], "start": "08:00", "end": "17:00", "until": "2027-12-26"},
+        {"days": ["sat"], "start": "12:00", "end": "20:00", "from": "2027-12-25"},
+    ]
+    team = make_team(shifts=shifts, holidays={"country": "NL"}, timezone="Europe/Amsterdam")
+    assert len(team.rules) == 2
+
+
+def test_override_after_an_overnight_shift_overlaps_only_if_it_starts_before_its_end():
+    """An override with hours 20:00-23:00 after a night ending 08:00 is fine; 06:00-10:00
+    overlaps it, located at the override."""
+    night = team_doc(shift(EVERY_DAY, "22:00", "08:00"))
+    fine = night + '\n[[overrides]]\ndate = 2027-02-10\nstart = "20:00"\nend = "23:00"\n'
+    assert load({SOURCE: fine}).teams["ams-l1"].slots(date(2027, 2, 10))[0].source == (
+        "overrides[0]"
+    )
+    early = night + '\n[[overrides]]\ndate = 2027-02-10\nstart = "06:00"\nend = "10:00"\n'
+    assert one_error(early) == (
+        "teams/ams-l1.toml: overrides[0]: on 2027-02-10 overlaps shifts[0] of 2027-02-09"
+    )
+
+
+def test_overnight_override_spilling_into_the_next_days_shift_is_located_at_the_override():
+    """An override 18:00-09:00 spills into the next day's 08:00 shift: the override is named."""
+    text = team_doc() + '\n[[overrides]]\ndate = 2039-03-07\nstart = "18:00"\nend = "09:00"\n'
+    assert one_error(text) == (
+        "teams/ams-l1.toml: overrides[0]: on 2039-03-07 overlaps shifts[0] of 2039-03-08"
+    )
+
+
+def test_shifts_meeting_inside_the_spring_forward_gap_do_not_overlap():
+    """02:00-03:00 does not exist on 2027-03-28 in Amsterdam: a night ending 02:30 and an
+    override starting 02:15 both fall on 03:00 CEST, back to back on the real time line."""
+    text = (
+        team_doc(shift('["sat"]', "22:00", "02:30"))
+        + '\n[[overrides]]\ndate = 2027-03-28\nstart = "02:15"\nend = "06:00"\n'
+    )
+    assert len(load({SOURCE: text}).teams["ams-l1"].overrides) == 1
+    later = text.replace("2027-03-28", "2027-04-04")
+    assert one_error(later) == (
+        "teams/ams-l1.toml: overrides[0]: on 2027-04-04 overlaps shifts[0] of 2027-04-03"
+    )
+
+
+def test_overlap_is_reported_with_the_files_other_errors():
+    """An overlap does not wait for the file's other mistakes to be fixed."""
+    text = team_doc(
+        shift(WEEKDAYS, "08:00", "17:00"), shift('["tue"]', "12:00", "20:00"), languages='["en_GB"]'
+    )
+    assert messages({SOURCE: text}) == [
+        'teams/ams-l1.toml: languages[0]: "en_GB" is not a BCP 47 language tag',
+        "teams/ams-l1.toml: shifts[1]: overlaps shifts[0] (both on shift on tue)",
+    ]
 
 
 # -- links between teams ----------------------------------------------------------------

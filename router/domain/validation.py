@@ -12,7 +12,6 @@ import re
 import tomllib
 from collections.abc import Mapping
 from datetime import date, datetime, time, timedelta
-from itertools import combinations, pairwise
 from typing import Any
 
 import holidays as holiday_calendars
@@ -21,7 +20,8 @@ import msgspec
 from .errors import InputError, Problem, ScheduleError
 from .language import Lang, parse_lang
 from .model import DAYS, Override, Policy, Rule, ShiftRule, Slot, Team, TeamSpec
-from .shifts import expand, nominal_length, shift_of_slot
+from .overlaps import overlap_problems
+from .shifts import nominal_length, shift_of_slot
 from .timeline import parse_zone
 
 __all__ = [
@@ -36,7 +36,6 @@ __all__ = [
 
 TEAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
-_WEEK = 7 * 24 * 60
 
 
 def _located(source: str, err: msgspec.ValidationError, prefix: str = "") -> Problem:
@@ -310,22 +309,20 @@ def team_from_spec(team_id: str, spec: TeamSpec, source: str) -> Team:
                 bad(f"overrides[{i}].closed", f"{override.date} is both closed and has hours")
         elif slot:
             day_slots.append(slot)
-    if len(rules) == len(spec.shifts):
-        problems.extend(_weekly_overlaps(source, rules))
-    if problems:
-        raise ScheduleError(problems)
-    assert zone is not None
     team = Team(
         id=team_id,
         spec=spec,
-        zone=zone,
+        zone=zone or parse_zone("UTC"),  # a bad zone is reported; judge overlaps by the wall
         languages=tuple(langs),
         skills=frozenset(spec.skills),
         rules=tuple(rules),
         overrides={d: tuple(s) for d, s in overrides.items()},
         holiday_dates=calendar,
     )
-    _override_overlaps(source, team)
+    if len(rules) == len(spec.shifts):
+        problems.extend(overlap_problems(team, source))
+    if problems:
+        raise ScheduleError(problems)
     return team
 
 
@@ -349,88 +346,6 @@ def _override_slot(
         return None
     times = _times(source, path, override.start, override.end, problems)
     return Slot(times[0], times[1], path) if times else None
-
-
-def _minutes(t: time) -> int:
-    return t.hour * 60 + t.minute
-
-
-def _weekly_overlaps(source: str, rules: list[Rule]) -> list[Problem]:
-    """Two rules in force at the same time whose weekly intervals intersect (local time)."""
-    problems = []
-
-    def intervals(rule: Rule) -> list[tuple[int, int]]:
-        out = []
-        length = int(nominal_length(rule.start, rule.end).total_seconds() // 60)
-        for d in rule.days:
-            s = d * 1440 + _minutes(rule.start)
-            out += [
-                (s, s + length),
-                (s - _WEEK, s + length - _WEEK),
-                (s + _WEEK, s + length + _WEEK),
-            ]
-        return out
-
-    for a, b in combinations(rules, 2):
-        lo = max(a.from_ or date.min, b.from_ or date.min)
-        hi = min(a.until or date.max, b.until or date.max)
-        if hi < lo:
-            continue
-        if lo > date.min and hi < date.max and (hi - lo).days <= 8:
-            day = _dated_clash(a, b, lo - timedelta(days=1), hi + timedelta(days=1))
-        else:
-            clash = next(
-                ((x, y) for x in intervals(a) for y in intervals(b) if x[0] < y[1] and y[0] < x[1]),
-                None,
-            )
-            day = DAYS[(max(clash[0][0], clash[1][0]) // 1440) % 7] if clash else None
-        if day:
-            problems.append(
-                Problem(
-                    source=source,
-                    path=b.source,
-                    message=f"overlaps {a.source} (both on shift on {day})",
-                )
-            )
-    return problems
-
-
-def _dated_clash(a: Rule, b: Rule, first: date, last: date) -> str | None:
-    """Exact check over a short window of dates, where the weekly view is too coarse."""
-
-    def spans(rule: Rule) -> list[tuple[datetime, datetime]]:
-        out = []
-        day = first
-        while day < last:
-            if rule.applies(day):
-                s = datetime.combine(day, rule.start)
-                out.append((s, s + nominal_length(rule.start, rule.end)))
-            day += timedelta(days=1)
-        return out
-
-    for x in spans(a):
-        for y in spans(b):
-            if x[0] < y[1] and y[0] < x[1]:
-                return str(max(x[0], y[0]).date())
-    return None
-
-
-def _override_overlaps(source: str, team: Team) -> None:
-    problems = []
-    for day in sorted(team.overrides):
-        start = datetime.combine(day - timedelta(days=1), time(), team.zone)
-        shifts = expand(team, start, start + timedelta(days=3))
-        for prev, cur in pairwise(shifts):
-            if cur.start < prev.end and day in (prev.day, cur.day):
-                problems.append(
-                    Problem(
-                        source=source,
-                        path=cur.source,
-                        message=f"on {cur.day} overlaps {prev.source} of {prev.day}",
-                    )
-                )
-    if problems:
-        raise ScheduleError(problems)
 
 
 def check_team_links(teams: Mapping[str, Team], sources: Mapping[str, str]) -> list[Problem]:
