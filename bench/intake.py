@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import multiprocessing as mp
 import os
@@ -209,13 +210,15 @@ def main() -> int:
     args = parser.parse_args()
 
     from router.api.auth import make_token
-    from router.runtime import ensure_redis
+    from router.runtime import with_store
     from router.settings import Settings
 
     data = Path(tempfile.mkdtemp(prefix="followsun-bench-"))
-    settings, server = ensure_redis(
-        msgspec.structs.replace(Settings.from_env(), data=data, secret="bench-secret-" + "x" * 32)
+    base = msgspec.structs.replace(
+        Settings.from_env(), data=data, secret="bench-secret-" + "x" * 32
     )
+    stack = contextlib.ExitStack()
+    settings = stack.enter_context(with_store(base, announce=False))
     env = {
         **os.environ,
         "REDIS_URL": settings.redis_url or "",
@@ -262,7 +265,7 @@ def main() -> int:
         store = redis.Redis.from_url(settings.redis_url or "")
         store.config_set("latency-monitor-threshold", 5)
         store.latency_reset()
-        redis_kind = "REDIS_URL" if server is None else "embedded Valkey, AOF fsync always"
+        redis_kind = "REDIS_URL" if base.redis_url else "embedded Valkey, AOF fsync always"
         print(
             f"server: uvicorn, 1 worker; store: {redis_kind}; {args.connections} connections, "
             f"{args.seconds:.0f} s per phase"
@@ -323,8 +326,7 @@ def main() -> int:
     finally:
         web.terminate()
         web.wait(timeout=10)
-        if server is not None:
-            server.stop()
+        stack.close()
 
 
 if __name__ == "__main__":

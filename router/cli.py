@@ -6,6 +6,7 @@ Exit codes: 0 fine, 1 the schedules have errors, 2 a bad argument (one line on s
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -194,21 +195,14 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 # -- service commands ----------------------------------------------------------------------
 
 
-def _store_settings() -> tuple[Settings, object]:
-    from .runtime import ensure_redis
-
-    return ensure_redis(Settings.from_env())
-
-
 def cmd_schedules(args: argparse.Namespace) -> int:
     import asyncio
 
+    from .runtime import with_store
     from .schedule_files import read_team_specs, write_team
     from .store import Keys, TeamStore, connect
 
-    settings, server = _store_settings()
-
-    async def run() -> int:
+    async def run(settings: Settings) -> int:
         redis = connect(settings.redis_url or "")
         store = TeamStore(redis, Keys(settings.key_prefix))
         try:
@@ -226,11 +220,8 @@ def cmd_schedules(args: argparse.Namespace) -> int:
         finally:
             await redis.aclose()
 
-    try:
-        return asyncio.run(run())
-    finally:
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+    with with_store(Settings.from_env()) as settings:
+        return asyncio.run(run(settings))
 
 
 def cmd_token(args: argparse.Namespace) -> int:
@@ -284,14 +275,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
     import os
 
     from .jobs.worker import run
+    from .runtime import with_store
 
-    settings, server = _store_settings()
-    os.environ["REDIS_URL"] = settings.redis_url or ""
-    try:
+    with with_store(Settings.from_env()) as settings:
+        os.environ["REDIS_URL"] = settings.redis_url or ""
         run(burst=args.burst, cron=not args.no_cron)
-    finally:
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
     return 0
 
 
@@ -300,13 +288,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     import uvicorn
 
-    from .runtime import ensure_secret
+    from .runtime import ensure_secret, with_store
 
-    settings, server = _store_settings()
-    settings = ensure_secret(settings)
-    os.environ["REDIS_URL"] = settings.redis_url or ""
-    os.environ["FOLLOWSUN_SECRET"] = settings.secret
-    try:
+    with with_store(Settings.from_env()) as stored:
+        settings = ensure_secret(stored).listening_on(args.host, args.port)
+        os.environ["REDIS_URL"] = settings.redis_url or ""
+        os.environ["FOLLOWSUN_SECRET"] = settings.secret
+        os.environ["FOLLOWSUN_PUBLIC_URL"] = settings.public_url
         uvicorn.run(
             "router.api.asgi:create",
             factory=True,
@@ -316,95 +304,115 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_level="warning",
             access_log=False,
         )
-    finally:
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
     return 0
 
 
-def cmd_up(args: argparse.Namespace) -> int:
-    import asyncio
-    import os
-    import signal
-    import subprocess
-    import time
-    import urllib.request
+_DEMO_BODY = (
+    '{"source":"demo","external_id":"demo-1","customer":{"id":"cust-1",'
+    '"locale":"de-AT","timezone":"Europe/Vienna","accepts":["en"]},'
+    '"impact":"high","urgency":"medium","skill":"billing",'
+    '"summary":"Invoice totals are wrong"}'
+)
 
-    from .api.auth import make_token
-    from .runtime import ensure_secret
+
+def _seed_empty_store(settings: Settings) -> int:
+    """Load schedules/ into a store that has no teams yet (a first `up`)."""
+    import asyncio
+
     from .schedule_files import read_team_specs
     from .store import Keys, TeamStore, connect
 
+    async def seed() -> int:
+        redis = connect(settings.redis_url or "")
+        try:
+            store = TeamStore(redis, Keys(settings.key_prefix))
+            if await store.all():
+                return 0
+            read_schedules(settings.schedules, now=_now())
+            return await store.load(read_team_specs(settings.schedules), by="up", at=_now())
+        finally:
+            await redis.aclose()
+
+    return asyncio.run(seed())
+
+
+def _wait_ready(base: str) -> None:
+    import time
+    import urllib.request
+
+    for _ in range(100):
+        try:
+            with urllib.request.urlopen(f"{base}/readyz", timeout=1):
+                return
+        except OSError:
+            time.sleep(0.2)
+
+
+def _greet(settings: Settings, base: str) -> None:
+    from .api.auth import make_token
+
+    token = make_token(settings.secret, "ops", ttl=timedelta(hours=12))
+    intake = make_token(settings.secret, "intake", ttl=timedelta(hours=12))
+    print(f"\nfollowsun is up at {base}  (API docs: {base}/schema)\n")
+    print(f"ops token:    {token}\nintake token: {intake}\n")
+    print("post an escalation:")
+    print(
+        f"  curl -s -X POST {base}/v1/escalations -H 'Authorization: Bearer {intake}' "
+        f"-H 'Content-Type: application/json' -d '{_DEMO_BODY}'\n"
+    )
+    print("Ctrl-C stops everything.")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    import os
+    import subprocess
+    import time
+
+    from .runtime import ensure_secret, with_store
+
     # Ctrl-C reaches every process of the terminal's group at once; the store would stop
     # under the web and worker processes. So the children run in sessions of their own and
-    # this process stops them in order: web and worker first, then the store.
-    settings, server = _store_settings()
-    settings = ensure_secret(settings)
-    env = {**os.environ, "REDIS_URL": settings.redis_url or "", "FOLLOWSUN_SECRET": settings.secret}
-    children: list[subprocess.Popen[bytes]] = []
-    try:
+    # this process stops them in order: web and worker first, then the store (on leaving
+    # `with_store`, which also turns SIGTERM into the same orderly exit).
+    with with_store(Settings.from_env()) as stored:
+        settings = ensure_secret(stored).listening_on("127.0.0.1", args.port)
+        env = {
+            **os.environ,
+            "REDIS_URL": settings.redis_url or "",
+            "FOLLOWSUN_SECRET": settings.secret,
+            "FOLLOWSUN_PUBLIC_URL": settings.public_url,
+        }
+        children: list[subprocess.Popen[bytes]] = []
+        try:
+            if loaded := _seed_empty_store(settings):
+                print(f"loaded {loaded} team(s) from {settings.schedules}/ into the empty store")
+            for command in (["serve", "--port", str(args.port)], ["worker"]):
+                argv = [sys.executable, "-m", "router.cli", *command]
+                children.append(subprocess.Popen(argv, env=env, start_new_session=True))
+            base = f"http://127.0.0.1:{args.port}"
+            _wait_ready(base)
+            _greet(settings, base)
+            while all(c.poll() is None for c in children):
+                time.sleep(0.5)
+            return 1
+        except KeyboardInterrupt:
+            print("\nstopping ...")
+            return 0
+        finally:
+            _stop(children)
 
-        async def seed() -> int:
-            redis = connect(settings.redis_url or "")
-            try:
-                store = TeamStore(redis, Keys(settings.key_prefix))
-                if await store.all():
-                    return 0
-                read_schedules(settings.schedules, now=_now())
-                return await store.load(read_team_specs(settings.schedules), by="up", at=_now())
-            finally:
-                await redis.aclose()
 
-        loaded = asyncio.run(seed())
-        if loaded:
-            print(f"loaded {loaded} team(s) from {settings.schedules}/ into the empty store")
-        cmd = [sys.executable, "-m", "router.cli", "serve", "--port", str(args.port)]
-        children.append(subprocess.Popen(cmd, env=env, start_new_session=True))
-        children.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "router.cli", "worker"], env=env, start_new_session=True
-            )
-        )
-        base = f"http://127.0.0.1:{args.port}"
-        for _ in range(100):
-            try:
-                with urllib.request.urlopen(f"{base}/readyz", timeout=1):
-                    break
-            except OSError:
-                time.sleep(0.2)
-        token = make_token(settings.secret, "ops", ttl=timedelta(hours=12))
-        intake = make_token(settings.secret, "intake", ttl=timedelta(hours=12))
-        body = (
-            '{"source":"demo","external_id":"demo-1","customer":{"id":"cust-1",'
-            '"locale":"de-AT","timezone":"Europe/Vienna","accepts":["en"]},'
-            '"impact":"high","urgency":"medium","skill":"billing",'
-            '"summary":"Invoice totals are wrong"}'
-        )
-        print(f"\nfollowsun is up at {base}  (API docs: {base}/schema)\n")
-        print(f"ops token:    {token}\nintake token: {intake}\n")
-        print("post an escalation:")
-        print(
-            f"  curl -s -X POST {base}/v1/escalations -H 'Authorization: Bearer {intake}' "
-            f"-H 'Content-Type: application/json' -d '{body}'\n"
-        )
-        print("Ctrl-C stops everything.")
-        while all(c.poll() is None for c in children):
-            time.sleep(0.5)
-        return 1
-    except KeyboardInterrupt:
-        print("\nstopping ...")
-        return 0
-    finally:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
-        for child in children:
-            child.terminate()
-        for child in children:
-            try:
-                child.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                child.kill()
-        if server is not None:
-            server.stop()  # type: ignore[attr-defined]
+def _stop(children: list[subprocess.Popen[bytes]]) -> None:
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut this short
+    for child in children:
+        child.terminate()
+    for child in children:
+        try:
+            child.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            child.kill()
 
 
 # -- main --------------------------------------------------------------------------------

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import os
 import secrets
+import signal
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import msgspec
 
 from .settings import Settings
-from .store.server import EmbeddedValkey
+from .store.server import shared_server
 
-__all__ = ["ensure_redis", "ensure_secret"]
+__all__ = ["ensure_secret", "sigterm_exits", "with_store"]
 
 
 def ensure_secret(settings: Settings) -> Settings:
@@ -27,10 +31,29 @@ def ensure_secret(settings: Settings) -> Settings:
     return msgspec.structs.replace(settings, secret=path.read_text().strip())
 
 
-def ensure_redis(settings: Settings) -> tuple[Settings, EmbeddedValkey | None]:
-    """REDIS_URL if set; otherwise start the embedded Valkey with its data under FOLLOWSUN_DATA."""
-    if settings.redis_url:
-        return settings, None
-    server = EmbeddedValkey(Path(settings.data) / "valkey")
-    url = server.start()
-    return msgspec.structs.replace(settings, redis_url=url), server
+@contextmanager
+def with_store(settings: Settings, *, announce: bool = True) -> Iterator[Settings]:
+    """`settings` with a Redis URL for the block: REDIS_URL if set, else the data
+    directory's one embedded Valkey (used if running, started and later stopped if not)."""
+    with sigterm_exits():
+        if settings.redis_url:
+            yield settings
+            return
+        with shared_server(Path(settings.data) / "valkey", announce=announce) as url:
+            yield msgspec.structs.replace(settings, redis_url=url)
+
+
+@contextmanager
+def sigterm_exits() -> Iterator[None]:
+    """SIGTERM unwinds like Ctrl-C, so the `finally` that stops children and the store
+    runs; left at its default, SIGTERM ends the process on the spot and orphans them.
+    (uvicorn and RQ catch SIGTERM while they run, then hand it on to this handler.)"""
+    try:
+        previous = signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
+    except ValueError:  # not the main thread: the caller owns signals
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import msgspec
 __all__ = ["Settings"]
 
 _PREFIX = "FOLLOWSUN_"
+_DEFAULT_LISTENER = "http://127.0.0.1:8000"  # `followsun serve` with no --host/--port
 
 
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -19,10 +21,24 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     redis_url: str | None = None
     key_prefix: str = "fs"
     secret: str = ""
-    public_url: str = "http://127.0.0.1:8000"
+    public_url: str = ""  # base of status and console links; unset: where the web process listens
     webhooks: str = ""  # comma-separated URLs that receive every outbox message
     webhook_secret: str = ""  # HMAC key for webhook signatures (default: secret)
     status_link_days: int = 30
+
+    def link_base(self) -> str:
+        """The base of the links followsun hands out (status pages, console)."""
+        return (self.public_url or _DEFAULT_LISTENER).rstrip("/")
+
+    def listening_on(self, host: str, port: int) -> Settings:
+        """These settings for a web process bound to host:port: without FOLLOWSUN_PUBLIC_URL,
+        links point where it listens (a wildcard bind: this machine's name)."""
+        if self.public_url:
+            return self
+        if host in ("0.0.0.0", "::", ""):
+            host = socket.getfqdn()
+        host = f"[{host}]" if ":" in host else host
+        return msgspec.structs.replace(self, public_url=f"http://{host}:{port}")
 
     def webhook_urls(self) -> list[str]:
         return [u.strip() for u in self.webhooks.split(",") if u.strip()]

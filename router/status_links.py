@@ -52,7 +52,7 @@ def status_url(settings: Settings, case_id: str, locale: str, issued: datetime) 
     token = make_status_token(
         settings.secret, case_id, locale, now=issued, days=settings.status_link_days
     )
-    return f"{settings.public_url.rstrip('/')}/status/{token}"
+    return f"{settings.link_base()}/status/{token}"
 
 
 def read_status_token(secret: str, token: str, *, now: datetime) -> str:

@@ -18,7 +18,7 @@ from router.service import Service
 from router.settings import Settings
 from router.status_links import make_status_token, read_status_token
 
-PUBLIC_URL = Settings().public_url
+PUBLIC_URL = Settings().link_base()
 
 
 async def open_case(api: Any, external_id: str, locale: str, timezone: str) -> dict[str, Any]:
