@@ -562,3 +562,125 @@ def test_day_checkboxes_stay_beside_their_day_names_on_a_tablet(server, browser)
         assert split == []
     finally:
         page.context.close()
+
+
+TABLES_OUTSIDE_THEIR_CARDS = """() => {
+  const slack = 1;  // sub-pixel rounding
+  const problems = [];
+  const root = document.documentElement;
+  if (root.scrollWidth > root.clientWidth) {
+    problems.push(`the page scrolls sideways: ${root.scrollWidth} > ${root.clientWidth}`);
+  }
+  for (const table of document.querySelectorAll('table')) {
+    const name = table.id || table.querySelector('th').textContent.trim();
+    const card = table.closest('.panel');
+    if (!card) {
+      problems.push(`${name}: not inside a card`);
+      continue;
+    }
+    const c = card.getBoundingClientRect();
+    const left = c.left + card.clientLeft;
+    const inner = {left, right: left + card.clientWidth};
+    const t = table.getBoundingClientRect();
+    const fits = t.left >= inner.left - slack && t.right <= inner.right + slack;
+    let scroller = null;  // the table's own sideways scroller inside the card, if any
+    for (let el = table.parentElement; el && el !== card; el = el.parentElement) {
+      if (['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) {
+        scroller = el;
+        break;
+      }
+    }
+    if (!fits && !scroller) {
+      problems.push(`${name}: right edge ${t.right} is past its card's ${inner.right}`);
+      continue;
+    }
+    const s = scroller ? scroller.getBoundingClientRect() : null;
+    if (!fits && (s.left < inner.left - slack || s.right > inner.right + slack)) {
+      problems.push(`${name}: its scroller [${s.left}, ${s.right}] leaves the card`);
+    }
+    for (const th of table.querySelectorAll('th')) {
+      const r = th.getBoundingClientRect();
+      const label = `${name}: header "${th.textContent.trim()}"`;
+      if (r.width < 1 || r.height < 1 || getComputedStyle(th).visibility !== 'visible') {
+        problems.push(`${label} is hidden`);
+      } else if (fits && (r.left < inner.left - slack || r.right > inner.right + slack)) {
+        problems.push(`${label} is outside the card`);
+      } else if (!fits) {
+        const x = scroller.scrollLeft - s.left - scroller.clientLeft;
+        if (r.left + x < -slack || r.right + x > scroller.scrollWidth + slack) {
+          problems.push(`${label} cannot be scrolled to`);
+        }
+      }
+    }
+  }
+  return problems;
+}"""
+VIEWPORTS = [(1280, 800), (768, 1024), (1024, 768)]
+PAGES_WITH_TABLES = [  # path, how many tables it shows
+    ("/console", 2),
+    ("/console/coverage?tz=Europe/Amsterdam&tier=1", 1),
+    ("/console/teams", 1),
+    ("/console/teams/ams-l1", 2),
+    ("/console/teams/ams-l1/revisions", 1),
+    ("/console/cases/{case}", 1),
+]
+
+
+@pytest.fixture(scope="module")
+def finished_case(server) -> str:
+    """A case taken through note, acknowledge and resolve: its events table has long rows.
+    It is resolved, so it is no team's open work when other tests hand over."""
+    with server.api("intake") as intake:
+        created = intake.post(
+            "/v1/escalations",
+            json={
+                "source": "browser-test",
+                "external_id": uuid.uuid4().hex,
+                "priority": "P3",
+                "skill": "billing",
+                "summary": "Invoices for the Rotterdam and Utrecht offices both go to Utrecht",
+                "customer": {
+                    "id": "cust-tables",
+                    "locale": "en-GB",
+                    "timezone": "Europe/London",
+                },
+            },
+        )
+    assert created.status_code == 201, created.text
+    case = created.json()
+    assert case["status"] == "assigned", case["decision"]["reasons"]
+    long_text = (
+        "Asked finance to split the billing addresses per office; the customer wants the "
+        "March and April invoices re-issued with purchase order numbers PO-2291-ROT-0042 "
+        "and PO-2291-UTR-0017 on them."
+    )
+    with server.api("ops", subject="ops-tables@followsun.test") as ops:
+        steps = [
+            ("notes", {"text": long_text}),
+            ("ack", None),
+            ("resolve", {"resolution": long_text}),
+        ]
+        for action, body in steps:
+            answer = ops.post(f"/v1/cases/{case['id']}/{action}", json=body)
+            assert answer.status_code == 200, (action, answer.text)
+    return case["id"]
+
+
+@pytest.mark.parametrize(("width", "height"), VIEWPORTS, ids=lambda v: str(v))
+@pytest.mark.parametrize(("path", "tables"), PAGES_WITH_TABLES, ids=lambda v: str(v))
+def test_console_tables_stay_inside_their_cards(
+    server, browser, finished_case, path, tables, width, height
+) -> None:
+    """Every table ends inside its card, or scrolls sideways in its own box inside the card,
+    with no column hidden and no sideways scroll of the page."""
+    page = new_page(browser, viewport={"width": width, "height": height})
+    try:
+        sign_in(page, server, make_token(SECRET, "ops", subject="ops-tables@followsun.test"))
+        html_ok(page.goto(server.base + path.format(case=finished_case)))
+        assert page.locator("table").count() == tables
+        problems = page.evaluate(TABLES_OUTSIDE_THEIR_CARDS)
+        name = urlparse(path).path.strip("/").replace("/", "_").replace("{case}", "case")
+        shot(page, f"tables_{name}_{width}x{height}")
+        assert not problems, "\n".join(problems)
+    finally:
+        page.context.close()
