@@ -3,15 +3,17 @@ who takes over from whom at each shift end."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
 
 import msgspec
 
 from .errors import Problem
+from .index import ShiftIndex
 from .language import Lang, match
 from .model import Team
 from .shifts import Shift, expand_all
+from .timeline import span
 
 __all__ = [
     "Coverage",
@@ -20,6 +22,7 @@ __all__ = [
     "coverage",
     "handover_chain",
     "language_gaps",
+    "on_call",
     "span",
     "team_filter",
 ]
@@ -56,6 +59,26 @@ def team_filter(
         and (skill is None or skill in team.skills)
         and (language is None or any(match(lang, language) is not None for lang in team.languages))
     )
+
+
+def on_call(
+    teams: Mapping[str, Team],
+    index: ShiftIndex,
+    at: datetime,
+    *,
+    language: Lang | None = None,
+    skill: str | None = None,
+    tier: int | None = None,
+) -> list[tuple[Team, Shift]]:
+    """The teams on shift at `at` that pass `team_filter`, each with its occurrence, by tier
+    then team id: the on-call answer of the CLI, the API and the console's cell detail."""
+    on = [(teams[s.team], s) for s in index.at(at)]
+    on.sort(key=lambda pair: (pair[0].tier, pair[0].id))
+    return [
+        (team, shift)
+        for team, shift in on
+        if team_filter(team, language=language, skill=skill, tier=tier)
+    ]
 
 
 def coverage(shifts: Iterable[Shift], start: datetime, end: datetime) -> Coverage:
@@ -128,80 +151,97 @@ def language_gaps(teams: Iterable[Team], start: datetime, end: datetime) -> list
     return warnings
 
 
-def span(delta: timedelta) -> str:
-    """A duration as people read it in a report: `2d 19h30`, `45 min`."""
-    minutes = int(delta.total_seconds() // 60)
-    days, rest = divmod(minutes, 1440)
-    hours, mins = divmod(rest, 60)
-    if not days and not hours:
-        return f"{mins} min"
-    return (f"{days}d " if days else "") + f"{hours}h{mins:02d}"
-
-
 class Handover(msgspec.Struct, frozen=True, kw_only=True):
-    """At `at`, `from_team` goes off shift; `to_team` takes its work (None: nobody on)."""
+    """At `at`, `from_team` goes off shift; `to_team` takes its work (None: nobody on, and
+    `next_start` says when the tier's next team comes on)."""
 
     at: datetime
     from_team: str
     to_team: str | None
     languages: list[str]
     next_start: datetime | None = None
+    on_shift: list[str] = []  # every other team of the tier on shift at `at`, by id
 
 
-def handover_chain(teams: dict[str, Team], shifts: list[Shift]) -> list[Handover]:
+def handover_chain(
+    teams: Mapping[str, Team],
+    shifts: Iterable[Shift],
+    *,
+    ends: tuple[datetime, datetime] | None = None,
+) -> list[Handover]:
     """For every shift end, the team on shift then that best continues the leaving team's work.
 
     Best means: same tier, serves the leaving team's first language, then serves most of
     its languages, shares most skills, stays longest. This is the planning view; each
     case is re-routed on its own at the real handover.
+
+    `shifts` are the leaving shifts and the possible successors alike (a ShiftIndex will
+    do); `ends=(after, until)` keeps the handovers at ends in (after, until] only, while
+    successors still come from all of `shifts`. In end then team order.
     """
-    chain = []
+    shifts = list(shifts)
     ordered = sorted(shifts, key=lambda s: s.start)
+    chain = []
     for leaving in sorted(shifts, key=lambda s: (s.end, s.team)):
+        if ends is not None and not ends[0] < leaving.end <= ends[1]:
+            continue
         team = teams[leaving.team]
         at = leaving.end
-        best: tuple[tuple[int, ...], Shift, list[str]] | None = None
-        for other in ordered:
-            if other.start > at:
-                break
-            if other.team == team.id or not other.contains(at):
-                continue
-            succ = teams[other.team]
-            if succ.tier != team.tier:
-                continue
-            shared = [
-                lang.tag
-                for lang in team.languages
-                if any(match(x, lang) is not None for x in succ.languages)
-            ]
-            key = (
-                0 if team.languages[0].tag in shared else 1,
-                -len(shared),
-                -len(team.skills & succ.skills),
-                -int((other.end - at).total_seconds()),
-            )
-            if best is None or key < best[0]:
-                best = (key, other, shared)
+        on, best = _successors(teams, team, at, ordered)
         if best is not None:
             chain.append(
-                Handover(at=at, from_team=team.id, to_team=best[1].team, languages=best[2])
+                Handover(at=at, from_team=team.id, to_team=best[0], languages=best[1], on_shift=on)
             )
-        else:
-            nxt = next(
-                (
-                    s
-                    for s in ordered
-                    if s.start >= at and teams[s.team].tier == team.tier and s.team != team.id
-                ),
-                None,
+            continue
+        nxt = next(
+            (
+                s
+                for s in ordered
+                if s.start >= at and teams[s.team].tier == team.tier and s.team != team.id
+            ),
+            None,
+        )
+        chain.append(
+            Handover(
+                at=at,
+                from_team=team.id,
+                to_team=None,
+                languages=[],
+                next_start=nxt.start if nxt else None,
             )
-            chain.append(
-                Handover(
-                    at=at,
-                    from_team=team.id,
-                    to_team=None,
-                    languages=[],
-                    next_start=nxt.start if nxt else None,
-                )
-            )
+        )
     return chain
+
+
+def _successors(
+    teams: Mapping[str, Team], team: Team, at: datetime, ordered: list[Shift]
+) -> tuple[list[str], tuple[str, list[str]] | None]:
+    """The other teams of `team`'s tier on shift at `at` (by id), and the best of them with
+    the leaving team's languages it serves (None when nobody is on)."""
+    on: list[str] = []
+    best: tuple[tuple[int, ...], str, list[str]] | None = None
+    for other in ordered:
+        if other.start > at:
+            break
+        if other.team == team.id or not other.contains(at):
+            continue
+        succ = teams[other.team]
+        if succ.tier != team.tier:
+            continue
+        on.append(other.team)
+        shared = [
+            lang.tag
+            for lang in team.languages
+            if any(match(x, lang) is not None for x in succ.languages)
+        ]
+        key = (
+            0 if team.languages[0].tag in shared else 1,
+            -len(shared),
+            -len(team.skills & succ.skills),
+            -int((other.end - at).total_seconds()),
+        )
+        if best is None or key < best[0]:
+            best = (key, other.team, shared)
+    if best is None:
+        return [], None
+    return sorted(on), (best[1], best[2])

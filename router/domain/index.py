@@ -79,6 +79,13 @@ class ShiftIndex:
         stop = bisect_left(self._starts, end)
         return [s for s in self._by_start[i:stop] if s.end > start]
 
+    def ends_in(self, after: datetime, until: datetime) -> list[Shift]:
+        """Occurrences ending in (after, until], by end then team: the shift ends (handovers)
+        of a window. A shift ending exactly at `after` belongs to the window before."""
+        ends = [s for s in self.between(after, until) if after < s.end <= until]
+        ends.sort(key=lambda s: (s.end, s.team))
+        return ends
+
     def __iter__(self) -> Iterator[Shift]:
         return iter(self._by_start)
 

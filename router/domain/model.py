@@ -152,6 +152,19 @@ class Team(msgspec.Struct, frozen=True, kw_only=True):
         return tuple(Slot(r.start, r.end, r.source) for r in self.rules if r.applies(day))
 
 
+def escalation_chain(teams: Mapping[str, Team], team_id: str) -> list[str]:
+    """`team_id`, then each team its `escalates_to` names in turn: `["ams-l1", "emea-l2",
+    "global-l3"]`. It stops at a team that names nobody, at a name that is not a team (kept
+    as the last element: it is what the link says), and before any team seen already, so
+    a circular link (which validation rejects) ends the walk instead of looping."""
+    chain = [team_id]
+    team = teams.get(team_id)
+    while team is not None and team.escalates_to and team.escalates_to not in chain:
+        chain.append(team.escalates_to)
+        team = teams.get(team.escalates_to)
+    return chain
+
+
 class Roster(dict[str, Team]):
     """The validated teams of one calendar, by id, read-only.
 

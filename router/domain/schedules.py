@@ -10,7 +10,7 @@ import msgspec
 from .coverage import language_gaps
 from .errors import Problem, ScheduleError
 from .index import ShiftIndex
-from .model import Policy, Roster, Team, TeamSpec
+from .model import Policy, Roster, Team, TeamSpec, escalation_chain
 from .validation import check_team_links, decode_policy, decode_team, dst_warnings, team_from_spec
 
 __all__ = ["Schedules", "load_schedules", "validate_specs"]
@@ -31,6 +31,16 @@ class Schedules(msgspec.Struct, frozen=True, kw_only=True):
         return self.index(
             instant - timedelta(days=days_before), instant + timedelta(days=days_after)
         )
+
+    def chain(self, team_id: str) -> list[str]:
+        """The escalation chain from `team_id`: the team, then each `escalates_to` in turn
+        (see `escalation_chain`). `chain(t)[1:2]` is who `t` escalates to, if anybody."""
+        return escalation_chain(self.teams, team_id)
+
+    def top_of_chain(self, team_id: str | None) -> str | None:
+        """The last team of `team_id`'s escalation chain (the team itself when it names
+        nobody); None for None."""
+        return None if team_id is None else self.chain(team_id)[-1]
 
 
 def validate_specs(

@@ -11,11 +11,12 @@ import heapq
 import random
 from collections import Counter
 from datetime import datetime, timedelta
+from typing import Any
 
 import msgspec
 
 from .escalation import Customer, Escalation
-from .model import Team
+from .index import ShiftIndex
 from .routing import Decision, route
 from .schedules import Schedules
 
@@ -116,123 +117,135 @@ def simulate(
     teams = schedules.teams
     index = schedules.index(start - timedelta(days=1), end + timedelta(days=8))
     skills = sorted({s for t in teams.values() if t.tier == 1 for s in t.skills})
-    # events: (time, order, seq, kind, payload); shift ends sort before arrivals at one instant
-    events: list[tuple[datetime, int, int, str, object]] = []
-    seq = 0
-
-    def push(at: datetime, order: int, kind: str, payload: object) -> None:
-        nonlocal seq
-        seq += 1
-        heapq.heappush(events, (at, order, seq, kind, payload))
-
+    replay = _Replay(schedules, index, end, random.Random(seed + 1))
     for at, esc in generate(seed, cases, start, end, skills):
-        push(at, 2, "arrive", esc)
-    for shift in index.between(start, end):
-        if start < shift.end <= end:
-            push(shift.end, 0, "shift_end", shift.team)
-
-    rng = random.Random(seed + 1)
-    open_by_team: dict[str, set[int]] = {tid: set() for tid in teams}
-    case_esc: dict[int, Escalation] = {}
-    case_team: dict[int, str] = {}
-    actions: Counter[str] = Counter()
-    matches: Counter[str] = Counter()
-    steps: list[HandoverStep] = []
-    loads = {tid: 0 for tid in teams}
-
-    def place(cid: int, d: Decision, at: datetime) -> None:
-        if d.action == "assign" and d.team:
-            open_by_team[d.team].add(cid)
-            case_team[cid] = d.team
-            loads[d.team] += 1
-            push(at + timedelta(minutes=rng.expovariate(1 / 240)), 1, "resolve", cid)
-        elif d.action == "wait" and d.team and d.starts_at:
-            push(d.starts_at, 1, "wake", cid)
-
-    while events:
-        at, _, _, kind, payload = heapq.heappop(events)
-        if at >= end and kind != "shift_end":
-            continue
-        if kind == "arrive":
-            cid = len(case_esc)
-            esc: Escalation = payload  # type: ignore[assignment]
-            case_esc[cid] = esc
-            d = route(esc, now=at, teams=teams, index=index, policy=schedules.policy, loads=loads)
-            actions[d.action] += 1
-            if d.language_match:
-                matches[d.language_match] += 1
-            place(cid, d, at)
-        elif kind == "resolve":
-            cid = payload  # type: ignore[assignment]
-            team = case_team.pop(cid, None)  # type: ignore[arg-type]
-            if team is not None:
-                open_by_team[team].discard(cid)  # type: ignore[arg-type]
-                loads[team] -= 1
-        elif kind == "wake":
-            cid = payload  # type: ignore[assignment]
-            d = route(
-                case_esc[cid],
-                now=at,
-                teams=teams,
-                index=index,  # type: ignore[index]
-                policy=schedules.policy,
-                loads=loads,
-            )
-            place(cid, d, at)  # type: ignore[arg-type]
-        elif kind == "shift_end":
-            tid: str = payload  # type: ignore[assignment]
-            if any(s.team == tid for s in index.at(at)):
-                continue  # back-to-back shifts: still on
-            moved: Counter[str] = Counter()
-            waiting = unroutable = 0
-            for cid in sorted(open_by_team[tid]):
-                open_by_team[tid].discard(cid)
-                case_team.pop(cid, None)
-                loads[tid] -= 1
-                d = route(
-                    case_esc[cid],
-                    now=at,
-                    teams=teams,
-                    index=index,
-                    policy=schedules.policy,
-                    loads=loads,
-                    exclude={tid},
-                    tier=teams[tid].tier,
-                )
-                if d.action == "assign" and d.team:
-                    moved[d.team] += 1
-                    open_by_team[d.team].add(cid)
-                    case_team[cid] = d.team
-                    loads[d.team] += 1
-                elif d.action == "wait":
-                    waiting += 1
-                    place(cid, d, at)
-                else:
-                    unroutable += 1
-                    up = _up(teams, tid)
-                    open_by_team[up].add(cid)
-                    case_team[cid] = up
-                    loads[up] += 1
-            if at < end:
-                steps.append(
-                    HandoverStep(
-                        at=at,
-                        from_team=tid,
-                        moved=dict(moved),
-                        waiting=waiting,
-                        unroutable=unroutable,
-                    )
-                )
+        replay.push(at, _ARRIVE, esc)
+    # shift ends of one instant go in start order (the heap's tie-break is push order)
+    for shift in sorted(index.ends_in(start, end), key=lambda s: (s.start, s.team)):
+        replay.push(shift.end, _SHIFT_END, shift.team)
+    replay.run()
     return Simulation(
         start=start,
         end=end,
-        cases=len(case_esc),
-        handovers=steps,
-        actions=dict(actions),
-        matches=dict(matches),
-        still_open={t: len(c) for t, c in open_by_team.items() if c},
+        cases=len(replay.escalations),
+        handovers=replay.steps,
+        actions=dict(replay.actions),
+        matches=dict(replay.matches),
+        still_open={t: len(c) for t, c in replay.open_by_team.items() if c},
     )
 
 
-def _up(teams: dict[str, Team], tid: str) -> str:
-    return teams[tid].escalates_to or tid
+# event kinds, by the order they take at one instant: shift ends before anything else,
+# arrivals last
+_SHIFT_END, _RESOLVE, _WAKE, _ARRIVE = "shift_end", "resolve", "wake", "arrive"
+_ORDER = {_SHIFT_END: 0, _RESOLVE: 1, _WAKE: 1, _ARRIVE: 2}
+
+
+class _Replay:
+    """The moving parts of one simulation: the event queue on the virtual clock, which team
+    holds which case, the loads the router sees, and the tallies."""
+
+    def __init__(
+        self, schedules: Schedules, index: ShiftIndex, end: datetime, rng: random.Random
+    ) -> None:
+        self.schedules, self.index, self.end, self.rng = schedules, index, end, rng
+        self.teams = schedules.teams
+        # (time, order, seq, kind, payload)
+        self.events: list[tuple[datetime, int, int, str, object]] = []
+        self.seq = 0
+        self.escalations: dict[int, Escalation] = {}
+        self.holder: dict[int, str] = {}
+        self.open_by_team: dict[str, set[int]] = {tid: set() for tid in self.teams}
+        self.loads = {tid: 0 for tid in self.teams}
+        self.actions: Counter[str] = Counter()
+        self.matches: Counter[str] = Counter()
+        self.steps: list[HandoverStep] = []
+
+    def push(self, at: datetime, kind: str, payload: object) -> None:
+        self.seq += 1
+        heapq.heappush(self.events, (at, _ORDER[kind], self.seq, kind, payload))
+
+    def run(self) -> None:
+        """Every event in time order; past the end only shift ends still count."""
+        while self.events:
+            at, _, _, kind, payload = heapq.heappop(self.events)
+            if at >= self.end and kind != _SHIFT_END:
+                continue
+            if kind == _ARRIVE:
+                self.arrive(at, payload)  # type: ignore[arg-type]
+            elif kind == _RESOLVE:
+                self.resolve(payload)  # type: ignore[arg-type]
+            elif kind == _WAKE:
+                self.place(payload, self.route(payload, at), at)  # type: ignore[arg-type]
+            else:
+                self.shift_end(at, payload)  # type: ignore[arg-type]
+
+    def route(self, cid: int, at: datetime, **kw: Any) -> Decision:
+        return route(
+            self.escalations[cid],
+            now=at,
+            teams=self.teams,
+            index=self.index,
+            policy=self.schedules.policy,
+            loads=self.loads,
+            **kw,
+        )
+
+    def give(self, cid: int, team: str) -> None:
+        self.open_by_team[team].add(cid)
+        self.holder[cid] = team
+        self.loads[team] += 1
+
+    def take(self, cid: int, team: str) -> None:
+        self.open_by_team[team].discard(cid)
+        self.holder.pop(cid, None)
+        self.loads[team] -= 1
+
+    def place(self, cid: int, d: Decision, at: datetime) -> None:
+        """An assigned case is resolved some hours later; a waiting one wakes at its start."""
+        if d.action == "assign" and d.team:
+            self.give(cid, d.team)
+            self.push(at + timedelta(minutes=self.rng.expovariate(1 / 240)), _RESOLVE, cid)
+        elif d.action == "wait" and d.team and d.starts_at:
+            self.push(d.starts_at, _WAKE, cid)
+
+    def arrive(self, at: datetime, esc: Escalation) -> None:
+        cid = len(self.escalations)
+        self.escalations[cid] = esc
+        d = self.route(cid, at)
+        self.actions[d.action] += 1
+        if d.language_match:
+            self.matches[d.language_match] += 1
+        self.place(cid, d, at)
+
+    def resolve(self, cid: int) -> None:
+        team = self.holder.get(cid)
+        if team is not None:
+            self.take(cid, team)
+
+    def shift_end(self, at: datetime, tid: str) -> None:
+        """Re-route each open case of the leaving team at its tier; nobody to take one: it
+        goes up the escalation chain (or stays, at the top)."""
+        if any(s.team == tid for s in self.index.at(at)):
+            return  # back-to-back shifts: still on
+        moved: Counter[str] = Counter()
+        waiting = unroutable = 0
+        for cid in sorted(self.open_by_team[tid]):
+            self.take(cid, tid)
+            d = self.route(cid, at, exclude={tid}, tier=self.teams[tid].tier)
+            if d.action == "assign" and d.team:
+                moved[d.team] += 1
+                self.give(cid, d.team)
+            elif d.action == "wait":
+                waiting += 1
+                self.place(cid, d, at)
+            else:
+                unroutable += 1
+                chain = self.schedules.chain(tid)  # up to whom tid escalates to, if anybody
+                self.give(cid, chain[1] if len(chain) > 1 else tid)
+        if at < self.end:
+            self.steps.append(
+                HandoverStep(
+                    at=at, from_team=tid, moved=dict(moved), waiting=waiting, unroutable=unroutable
+                )
+            )

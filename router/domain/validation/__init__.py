@@ -1,0 +1,31 @@
+"""Reading schedule documents into validated teams, with located problems.
+
+Every finding names its file and field (`teams/ams-l1.toml: shifts[2].start: "25:00" is
+not a time`). Parsing collects all problems of a document before giving up, so an
+operator fixes a file in one pass rather than one error per run.
+
+    _documents   TOML into TeamSpec, every structural problem located, did-you-mean
+    _policy      policy.toml: the matrix complete, deadlines positive
+    _team        one team on its own: id, zone, languages, times, rules, overrides
+    _links       escalation links across teams: known, higher tier, no cycle
+    _dst         warnings for shifts whose real length a DST change alters
+"""
+
+from __future__ import annotations
+
+from ._documents import convert_team, decode_team
+from ._dst import dst_warnings
+from ._links import check_team_links
+from ._policy import decode_policy
+from ._team import TEAM_ID, parse_time, team_from_spec
+
+__all__ = [
+    "TEAM_ID",
+    "check_team_links",
+    "convert_team",
+    "decode_policy",
+    "decode_team",
+    "dst_warnings",
+    "parse_time",
+    "team_from_spec",
+]
