@@ -53,15 +53,16 @@ from rq import Queue, Worker  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import StartedJobRegistry  # noqa: E402
 
-from router import handovers  # noqa: E402
 from router.domain.case import Case, CaseEvent, open_case  # noqa: E402
 from router.domain.escalation import Customer, Escalation  # noqa: E402
 from router.domain.routing import route  # noqa: E402
 from router.jobs import tasks  # noqa: E402
 from router.schedule_files import read_policy, read_team_specs  # noqa: E402
-from router.service import Service  # noqa: E402
+from router.services.handover import HandoverReport  # noqa: E402
+from router.settings import Settings  # noqa: E402
 from router.store import Keys, TeamStore, new_case_id  # noqa: E402
 from router.store.codec import decode  # noqa: E402
+from router.wiring import Services  # noqa: E402
 
 SCHEDULES = ROOT / "schedules"
 END = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # ams-l1 and sto-l1 go off shift
@@ -104,7 +105,21 @@ def escalation(n: int, run: str) -> Escalation:
     )
 
 
-async def seed(svc: Service, plan: list[tuple[str, int]], run: str) -> dict[str, list[str]]:
+class Deployment:
+    """One deployment's services, with the raw client and key names the seeding writes by."""
+
+    def __init__(self, redis_client: Redis, prefix: str) -> None:
+        settings = Settings(key_prefix=prefix, secret="bench", schedules=SCHEDULES)
+        self.services = Services(redis_client, settings, read_policy(SCHEDULES))
+        self.redis = redis_client
+        self.keys = Keys(prefix)
+        self.cases = self.services.stores.cases
+        self.policy = self.services.calendar.policy
+        self.schedules = self.services.calendar.schedules
+        self.index = self.services.calendar.index
+
+
+async def seed(svc: Deployment, plan: list[tuple[str, int]], run: str) -> dict[str, list[str]]:
     """Open the cases on their teams with the store's create script, pipelined."""
     schedules = await svc.schedules(END)
     index = await svc.index(END)
@@ -304,8 +319,7 @@ async def prepare(url: str, prefix: str, plan: list[tuple[str, int]]) -> dict[st
     r = Redis.from_url(url)
     try:
         await TeamStore(r, Keys(prefix)).load(read_team_specs(SCHEDULES), by="bench", at=END)
-        svc = Service(r, read_policy(SCHEDULES), prefix=prefix, url=url)
-        return await seed(svc, plan, prefix)
+        return await seed(Deployment(r, prefix), plan, prefix)
     finally:
         await r.aclose()
 
@@ -330,11 +344,10 @@ def profile(url: str, prefix: str, n: int) -> str:
     """hand_over in-process under cProfile on the same kind of data; the top of the profile."""
     ids = asyncio.run(prepare(url, prefix, [("ams-l1", n)]))
 
-    async def go() -> handovers.HandoverReport:
+    async def go() -> HandoverReport:
         r = Redis.from_url(url)
         try:
-            svc = Service(r, read_policy(SCHEDULES), prefix=prefix, url=url)
-            return await handovers.hand_over(svc, "ams-l1", END)
+            return await Deployment(r, prefix).services.handover.hand_over("ams-l1", END)
         finally:
             await r.aclose()
 

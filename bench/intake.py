@@ -61,7 +61,7 @@ def bare(data: JSONBody[Escalation]) -> Escalation:
 
 def app_factory() -> Litestar:
     """The real app, plus the bare baseline endpoint registered on it (run by uvicorn)."""
-    from router.api import create_app
+    from router.app import create_app
     from router.settings import Settings
 
     app = create_app(Settings.from_env())
@@ -209,7 +209,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     args = parser.parse_args()
 
-    from router.api.auth import make_token
+    from router.http.auth import make_token
     from router.runtime import with_store
     from router.settings import Settings
 

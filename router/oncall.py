@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from .domain.coverage import team_filter
+from .domain.coverage import on_call
 from .domain.language import parse_lang
 from .domain.schedules import Schedules
 
@@ -25,10 +25,7 @@ def oncall_rows(
     lang = parse_lang(language, "language") if language else None
     index = schedules.index_around(at, days_before=2, days_after=1)
     rows: list[dict[str, object]] = []
-    for shift in sorted(index.at(at), key=lambda s: (schedules.teams[s.team].tier, s.team)):
-        team = schedules.teams[shift.team]
-        if not team_filter(team, language=lang, skill=skill, tier=tier):
-            continue
+    for team, shift in on_call(schedules.teams, index, at, language=lang, skill=skill, tier=tier):
         rows.append(
             {
                 "team": team.id,

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import msgspec
 
+from .domain.errors import InputError
+
 __all__ = ["Settings"]
 
 _PREFIX = "FOLLOWSUN_"
@@ -54,7 +56,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
         }
         if env.get("REDIS_URL"):
             values["redis_url"] = env["REDIS_URL"]
-        return msgspec.convert(values, cls, strict=False, dec_hook=_paths)
+        try:
+            return msgspec.convert(values, cls, strict=False, dec_hook=_paths)
+        except msgspec.ValidationError as err:  # "Expected `int`, got `str` - at `$.port`"
+            text, _, where = str(err).partition(" - at `$.")
+            name = f"FOLLOWSUN_{where.rstrip('`').upper()}" if where else "environment"
+            raise InputError(name, text) from None
 
 
 def _paths(type_: type, value: object) -> object:

@@ -123,7 +123,7 @@ async def api(redis_url: str, key_prefix: str, clock: Clock) -> AsyncIterator[An
     from litestar.testing import AsyncTestClient
     from redis.asyncio import Redis
 
-    from router.api import create_app
+    from router.app import create_app
     from router.schedule_files import read_team_specs
     from router.settings import Settings
     from router.store import Keys, TeamStore
@@ -141,6 +141,6 @@ async def api(redis_url: str, key_prefix: str, clock: Clock) -> AsyncIterator[An
 
 def token(role: str, team: str | None = None) -> dict[str, str]:
     """Authorization header for a role (agents need a team)."""
-    from router.api.auth import make_token
+    from router.http.auth import make_token
 
     return {"Authorization": f"Bearer {make_token(SECRET, role, team)}"}

@@ -14,7 +14,7 @@ import jwt
 import pytest
 from conftest import SECRET, token
 
-from router.api.auth import make_token
+from router.http.auth import make_token
 
 # The case every row acts on is a Danish P3 billing case; at Monday 09:00 UTC only
 # Copenhagen speaks Danish, so it lands on cph-l1: that agent owns it, Berlin's does not.

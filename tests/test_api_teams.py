@@ -13,8 +13,8 @@ from conftest import SCHEDULES, SECRET, token
 from icalendar import Calendar
 from prometheus_client.parser import text_string_to_metric_families
 
-from router.api.auth import make_token
 from router.cli import main as cli
+from router.http.auth import make_token
 
 OPS = token("ops")
 VIEWER = token("viewer")

@@ -418,3 +418,113 @@ def test_console_script_simulation_is_reproducible_across_processes(capsys):
     assert first.returncode == 0, first.stderr
     assert first.stdout == second.stdout
     assert first.stdout == simulate_out(capsys)
+
+
+# -- schedules load | export: teams and the policy ------------------------------------------
+
+
+@pytest.fixture
+def store_env(monkeypatch, redis_url: str, key_prefix: str) -> str:
+    """`schedules load|export` on the test's Redis under the test's key prefix."""
+    monkeypatch.setenv("REDIS_URL", redis_url)
+    monkeypatch.setenv("FOLLOWSUN_KEY_PREFIX", key_prefix)
+    return key_prefix
+
+
+def test_the_exported_policy_reads_back_equal_with_durations_as_people_write_them(tmp_path):
+    """write_policy: ISO 8601 in whole units (PT45M, not msgspec's PT2700S), equal on reading."""
+    from router.domain.validation import decode_policy
+    from router.schedule_files import read_policy, write_policy
+
+    policy = read_policy(SCHEDULES)
+    text = write_policy(tmp_path, policy).read_text()
+    assert decode_policy(text) == policy
+    assert 'min_shift_left = "PT45M"' in text
+    assert 'acknowledge = "PT15M"' in text
+    assert 'resolve = "P7D"' in text
+    assert tomllib.loads(text)["matrix"]["high"] == {"high": "P1", "medium": "P2", "low": "P3"}
+
+
+def test_schedules_load_writes_the_policy_only_when_it_changed(capsys, store_env, tmp_path):
+    """The summary line says whether the policy changed; a second load changes nothing."""
+    source = tmp_path / "schedules"
+    shutil.copytree(SCHEDULES, source)
+    teams = len(list((SCHEDULES / "teams").glob("*.toml")))
+    code, out, err = run(capsys, "schedules", "load", str(source))
+    assert code == 0, err
+    assert out.strip() == f"loaded {source}: {teams} team(s) changed, policy changed"
+    code, out, _ = run(capsys, "schedules", "load", str(source))
+    assert out.strip() == f"loaded {source}: 0 team(s) changed, policy unchanged"
+
+    path = source / "policy.toml"
+    path.write_text(path.read_text().replace('acknowledge = "PT4H"', 'acknowledge = "PT10M"'))
+    code, out, _ = run(capsys, "schedules", "load", str(source))
+    assert out.strip() == f"loaded {source}: 0 team(s) changed, policy changed"
+
+
+def test_schedules_load_refuses_a_broken_policy(capsys, store_env, tmp_path):
+    source = tmp_path / "schedules"
+    shutil.copytree(SCHEDULES, source)
+    path = source / "policy.toml"
+    row = 'low    = { high = "P3", medium = "P4", low = "P4" }'
+    assert row in path.read_text()
+    path.write_text(path.read_text().replace(row, ""))
+    code, out, err = run(capsys, "schedules", "load", str(source))
+    assert code == 1
+    assert "policy.toml: matrix.low" in err
+    assert out == ""
+
+
+def test_schedules_export_then_load_round_trips_teams_and_policy(capsys, store_env, tmp_path):
+    """load DIR, export OUT, load OUT: nothing changes, and OUT/policy.toml is DIR's policy."""
+    from router.schedule_files import read_policy, read_team_specs
+
+    source = tmp_path / "schedules"
+    shutil.copytree(SCHEDULES, source)
+    path = source / "policy.toml"
+    path.write_text(path.read_text().replace('acknowledge = "PT4H"', 'acknowledge = "PT10M"'))
+    assert run(capsys, "schedules", "load", str(source))[0] == 0
+
+    out_dir = tmp_path / "exported"
+    code, out, err = run(capsys, "schedules", "export", str(out_dir))
+    assert code == 0, err
+    assert "and the policy (version 1) to" in out
+    assert read_policy(out_dir) == read_policy(source)
+    assert 'acknowledge = "PT10M"' in (out_dir / "policy.toml").read_text()
+    assert read_team_specs(out_dir) == read_team_specs(source)
+
+    code, out, _ = run(capsys, "schedules", "load", str(out_dir))
+    assert out.strip() == f"loaded {out_dir}: 0 team(s) changed, policy unchanged"
+    code, out, _ = run(capsys, "check", str(out_dir), "--at", AT)
+    assert code == 0, out
+
+
+def test_schedules_export_says_when_the_store_has_no_policy(capsys, store_env, tmp_path):
+    code, out, err = run(capsys, "schedules", "export", str(tmp_path / "out"))
+    assert code == 0, err
+    assert "no policy in the store" in out
+    assert not (tmp_path / "out" / "policy.toml").exists()
+
+
+def test_up_seeds_the_teams_and_the_policy_it_finds_missing(capsys, store_env, redis_url):
+    """`up` loads schedules/ into a store without teams or without a policy, not over them."""
+    import asyncio
+
+    from router.cli.service import _seed_empty_store
+    from router.settings import Settings
+    from router.store import Keys, PolicyStore, connect
+
+    settings = Settings(redis_url=redis_url, key_prefix=store_env, schedules=SCHEDULES)
+    teams = len(list((SCHEDULES / "teams").glob("*.toml")))
+    assert _seed_empty_store(settings) == f"{teams} team(s) and the policy"
+    assert _seed_empty_store(settings) == ""
+
+    async def drop_policy() -> None:
+        redis = connect(redis_url)
+        keys = Keys(store_env)
+        await redis.delete(keys.policy)
+        assert await PolicyStore(redis, keys).get() is None
+        await redis.aclose()
+
+    asyncio.run(drop_policy())
+    assert _seed_empty_store(settings) == "the policy"

@@ -24,13 +24,13 @@ import httpx
 import pytest
 import redis as redis_sync
 from conftest import ROOT, SCHEDULES, SECRET
+from harness import Harness
 from playwright.sync_api import Browser, Page, sync_playwright
 from redis.asyncio import Redis
 
-from router.api.auth import make_token
-from router.handovers import HandoverReport, hand_over
+from router.http.auth import make_token
 from router.schedule_files import read_policy
-from router.service import Service
+from router.services.handover import HandoverReport
 
 SHOTS = ROOT / "test-output" / "screenshots"
 AMS = ZoneInfo("Europe/Amsterdam")
@@ -346,11 +346,11 @@ def test_agent_acknowledges_a_case_and_reads_the_handover_packet(server, browser
     async def shift_end() -> tuple[datetime, HandoverReport]:
         redis = Redis.from_url(server.redis_url)
         try:
-            svc = Service(redis, read_policy(SCHEDULES), prefix=server.prefix, url=server.redis_url)
+            svc = Harness(redis, read_policy(SCHEDULES), prefix=server.prefix)
             now = datetime.now(UTC)
             ends = [s.end for s in (await svc.index(now)).at(now) if s.team == leaving]
             assert ends, f"{leaving} took the case but is not on shift"
-            return ends[0], await hand_over(svc, leaving, ends[0])
+            return ends[0], await svc.handover.hand_over(leaving, ends[0])
         finally:
             await redis.aclose()
 

@@ -17,14 +17,15 @@ from typing import Any
 import pytest
 import redis as redis_sync
 from conftest import SCHEDULES, SECRET, token
+from harness import Harness
 from redis.asyncio import Redis
 from rq import Queue, Retry, SimpleWorker
 
-from router import delivery, handovers
-from router.delivery import Delivered, signature
+from router.domain.delivery import Delivered
 from router.i18n import Catalogs
+from router.jobs.delivery import signature
 from router.schedule_files import read_policy
-from router.service import Service
+from router.services import outbox
 from router.settings import Settings
 from router.store.codec import decode
 from router.store.keys import Keys
@@ -118,17 +119,28 @@ def settings(redis_url: str, key_prefix: str, receiver: Receiver) -> Iterator[Se
 
 
 @pytest.fixture
-async def svc(api: Any, redis_url: str, key_prefix: str) -> AsyncIterator[Service]:
+async def svc(
+    api: Any, redis_url: str, key_prefix: str, settings: Settings
+) -> AsyncIterator[Harness]:
     """A service of the test's own over the api fixture's store (teams already loaded)."""
     client = Redis.from_url(redis_url)
-    yield Service(client, read_policy(SCHEDULES), prefix=key_prefix, url=redis_url)
+    harness = Harness(
+        client,
+        read_policy(SCHEDULES),
+        prefix=key_prefix,
+        url=redis_url,
+        settings=settings,
+        catalogs=CATALOGS,
+    )
+    yield harness
+    harness.close()
     await client.aclose()
 
 
 @pytest.fixture(autouse=True)
 def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
     """Three retries without waiting (production waits 2, 10, 60, 300 s)."""
-    monkeypatch.setattr(delivery, "RETRY", Retry(max=3, interval=0))
+    monkeypatch.setattr(outbox, "RETRY", Retry(max=3, interval=0))
 
 
 def work(redis_url: str, key_prefix: str) -> None:
@@ -164,7 +176,7 @@ async def intake(
     return answer.json()
 
 
-async def recorded(svc: Service, case_id: str) -> list[Delivered]:
+async def recorded(svc: Harness, case_id: str) -> list[Delivered]:
     raw = await svc.redis.hgetall(svc.keys.case_updates(case_id))
     return sorted((decode(v, Delivered) for v in raw.values()), key=lambda d: (d.at, d.event))
 
@@ -176,8 +188,8 @@ async def test_dispatch_records_customer_updates_in_their_language(api, svc, set
     assert (cs["team"], ja["status"]) == ("prg-l1", "waiting")
     pending = await svc.redis.xlen(svc.keys.outbox)
 
-    assert await delivery.dispatch(svc, CATALOGS, settings) == pending
-    assert await delivery.dispatch(svc, CATALOGS, settings) == 0
+    assert await svc.outbox.dispatch() == pending
+    assert await svc.outbox.dispatch() == 0
 
     [received] = await recorded(svc, cs["id"])
     assert received.event == "received"
@@ -205,10 +217,10 @@ async def test_team_and_ops_messages_are_english(
     lost = await intake(api, "e-lost", "de-DE", "Europe/Berlin", skill="telepathy")
     assert lost["status"] == "unroutable"
     end = datetime(2026, 11, 23, 15, 30, tzinfo=UTC)  # prg-l1's 16:30 Prague shift end
-    report = await handovers.hand_over(svc, "prg-l1", end)
+    report = await svc.handover.hand_over("prg-l1", end)
     assert sum(report.moved.values()) + report.waiting == 1
 
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
     by_audience: dict[str, list[dict[str, Any]]] = {}
@@ -237,7 +249,7 @@ async def test_team_and_ops_messages_are_english(
 async def test_case_updates_endpoint_and_rerender(api, svc, settings) -> None:
     """GET /v1/cases/{id}/updates lists the updates as sent; ?locale=de renders them in German."""
     cs = await intake(api, "u-cs", "cs-CZ", "Europe/Prague")
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
 
     sent = await api.get(f"/v1/cases/{cs['id']}/updates", headers=OPS)
     assert sent.status_code == 200, sent.text
@@ -266,7 +278,7 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(
 ) -> None:
     """Each POST is HMAC-SHA256 signed over timestamp.body and keyed by the message key."""
     await intake(api, "s-ja", "ja-JP", "Asia/Tokyo")
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
     assert len(receiver.requests) == 2  # received + waiting
@@ -294,7 +306,7 @@ async def test_failed_deliveries_retry_until_accepted_once(
     """A receiver answering 500, 500, 200 gets the message three times and accepts it once."""
     receiver.answer(500, 500, 200)
     await intake(api, "r-cs", "cs-CZ", "Europe/Prague")
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
     assert [r["status"] for r in receiver.requests] == [500, 500, 200]
@@ -311,7 +323,7 @@ async def test_dead_letter_and_replay(api, svc, settings, receiver, redis_url, k
     """A receiver that always fails leaves a dead letter; ops replay delivers it once healed."""
     receiver.answer(503)
     case = await intake(api, "x-cs", "cs-CZ", "Europe/Prague")
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
     assert [r["status"] for r in receiver.requests] == [503] * 4  # first try + 3 retries
@@ -355,7 +367,7 @@ async def test_api_transitions_queue_customer_updates(api, svc, settings) -> Non
         headers=OPS,
     )
     assert answer.status_code == 200, answer.text
-    await delivery.dispatch(svc, CATALOGS, settings)
+    await svc.outbox.dispatch()
 
     updates = {u.event: u for u in await recorded(svc, cs["id"])}
     assert set(updates) == {"received", "resolved"}
@@ -369,5 +381,5 @@ async def test_enqueueing_uses_no_deprecated_rq_api(api, svc, settings) -> None:
     await intake(api, "w-cs", "cs-CZ", "Europe/Prague")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        await delivery.dispatch(svc, CATALOGS, settings)
+        await svc.outbox.dispatch()
     assert [str(w.message) for w in caught if issubclass(w.category, DeprecationWarning)] == []

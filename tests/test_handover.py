@@ -14,19 +14,19 @@ import msgspec
 import pytest
 import redis as redis_sync
 from conftest import SCHEDULES, token
+from harness import Harness
 from redis.asyncio import Redis
 from rq import Queue
 from rq.job import Job
 
-from router import handovers
 from router.domain.case import Case, acknowledge, add_note, resolve
 from router.domain.escalation import Customer, Escalation
 from router.domain.handover import CustomerInfo, Outbox
 from router.domain.model import Policy, TeamSpec
 from router.domain.schedules import Schedules, validate_specs
-from router.jobs.planner import handover_job_id, plan_handovers
+from router.jobs.planner import Planner, handover_job_id
+from router.jobs.queues import JobQueue
 from router.schedule_files import read_schedules, read_team_specs
-from router.service import Service
 from router.store import Keys
 
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -102,37 +102,39 @@ def esc(
 
 
 @pytest.fixture
-async def svc(redis_url: str, key_prefix: str, policy: Policy) -> AsyncIterator[Service]:
+async def svc(redis_url: str, key_prefix: str, policy: Policy) -> AsyncIterator[Harness]:
     redis = Redis.from_url(redis_url)
-    yield Service(redis, policy, prefix=key_prefix, url=redis_url)
+    harness = Harness(redis, policy, prefix=key_prefix, url=redis_url)
+    yield harness
+    harness.close()
     await redis.aclose()
 
 
-async def load(svc: Service, specs: Mapping[str, TeamSpec]) -> None:
+async def load(svc: Harness, specs: Mapping[str, TeamSpec]) -> None:
     await svc.teams.load(specs, by="test", at=DAY1)
     svc.forget_schedules()
 
 
-async def open_case_for(svc: Service, escalation: Escalation, now: datetime, team: str) -> Case:
+async def open_case_for(svc: Harness, escalation: Escalation, now: datetime, team: str) -> Case:
     case, created = await svc.intake(escalation, now, actor="test")
     assert created
     assert case.team == team, case.decision.reasons
     return case
 
 
-async def on_shift(svc: Service, at: datetime) -> set[str]:
+async def on_shift(svc: Harness, at: datetime) -> set[str]:
     return {s.team for s in (await svc.index(at)).at(at)}
 
 
-async def event_types(svc: Service, case_id: str) -> list[str]:
+async def event_types(svc: Harness, case_id: str) -> list[str]:
     return [e.type for e in await svc.cases.events(case_id)]
 
 
-async def messages(svc: Service, case_id: str | None = None) -> list[Outbox]:
+async def messages(svc: Harness, case_id: str | None = None) -> list[Outbox]:
     return [m for m in await svc.cases.outbox(100_000) if case_id is None or m.case == case_id]
 
 
-async def alerts(svc: Service) -> list[Outbox]:
+async def alerts(svc: Harness) -> list[Outbox]:
     entries = await svc.redis.xrange(svc.keys.alerts)
     return [msgspec.msgpack.decode(f[b"e"], type=Outbox) for _, f in entries]
 
@@ -169,7 +171,7 @@ async def test_shift_end_moves_each_open_case_once_with_packet_and_messages(svc)
 
     earlier = len(await messages(svc))
 
-    report = await handovers.hand_over(svc, "ams-l1", AMS_END)
+    report = await svc.handover.hand_over("ams-l1", AMS_END)
 
     assert sum(report.moved.values()) == 2
     assert (report.waiting, report.escalated, report.still_on_shift) == (0, 0, False)
@@ -234,13 +236,13 @@ async def test_running_a_handover_twice_moves_nothing_twice(svc) -> None:
         (await open_case_for(svc, esc(n, locale="nl-NL", accepts=["en"]), MORNING, "ams-l1")).id
         for n in range(4)
     ]
-    first = await handovers.hand_over(svc, "ams-l1", AMS_END)
+    first = await svc.handover.hand_over("ams-l1", AMS_END)
     assert sum(first.moved.values()) == 4
     before = {cid: await svc.cases.get(cid) for cid in ids}
     outbox = await messages(svc)
     events = await svc.redis.xlen(svc.keys.events)
 
-    again = await handovers.hand_over(svc, "ams-l1", AMS_END)
+    again = await svc.handover.hand_over("ams-l1", AMS_END)
 
     assert (again.moved, again.waiting, again.escalated) == ({}, 0, 0)
     assert {cid: await svc.cases.get(cid) for cid in ids} == before
@@ -259,7 +261,7 @@ async def test_back_to_back_shift_moves_nothing(svc) -> None:
     case = await open_case_for(svc, esc(1), DAY1 + 9 * H, "bb")
     outbox = await messages(svc)
 
-    report = await handovers.hand_over(svc, "bb", DAY1 + 16 * H)
+    report = await svc.handover.hand_over("bb", DAY1 + 16 * H)
 
     assert report.still_on_shift
     assert (report.moved, report.waiting) == ({}, 0)
@@ -275,7 +277,7 @@ async def test_a_case_assigned_after_the_shift_end_is_left_alone(svc) -> None:
     old = await open_case_for(svc, esc(1), DAY1 + 9 * H, "b")
     today = await open_case_for(svc, esc(2), DAY1 + 33 * H, "b")
 
-    report = await handovers.hand_over(svc, "b", DAY1 + 16 * H)
+    report = await svc.handover.hand_over("b", DAY1 + 16 * H)
 
     assert report.moved == {"c": 1}
     assert report.skipped == 1
@@ -290,12 +292,12 @@ async def test_notes_in_a_packet_are_those_since_the_last_handover(svc) -> None:
     await load(svc, THREE_SHIFTS)
     case = await open_case_for(svc, esc(1, vip=True), DAY1 + 7 * H, "a")
     await svc.change(case, lambda c: add_note(c, "first note", now=DAY1 + 7.5 * H, actor="ag"))
-    await handovers.hand_over(svc, "a", DAY1 + 8 * H)
+    await svc.handover.hand_over("a", DAY1 + 8 * H)
     case = await svc.cases.get(case.id)
     assert case.team == "b"
     await svc.change(case, lambda c: add_note(c, "second note", now=DAY1 + 9 * H, actor="ag"))
 
-    await handovers.hand_over(svc, "b", DAY1 + 16 * H)
+    await svc.handover.hand_over("b", DAY1 + 16 * H)
 
     first, second = await svc.cases.handovers(case.id)
     assert [n.text for n in first.notes_since_last_handover] == ["first note"]
@@ -321,7 +323,7 @@ async def test_p3_and_p4_wait_for_the_next_team_and_wake_at_its_start(svc) -> No
     p4 = await open_case_for(svc, esc(2, locale="nl-NL", priority="P4"), DAY1 + 9 * H, "nl-a")
     end, start = DAY1 + 16 * H, DAY1 + 18 * H
 
-    report = await handovers.hand_over(svc, "nl-a", end)
+    report = await svc.handover.hand_over("nl-a", end)
 
     assert (report.waiting, report.moved) == (2, {})
     for before in (p3, p4):
@@ -336,9 +338,9 @@ async def test_p3_and_p4_wait_for_the_next_team_and_wake_at_its_start(svc) -> No
     assert await svc.cases.open_ids("nl-a") == []
     assert await svc.cases.open_ids("nl-b") == []
 
-    assert await handovers.wake_waiting(svc, start - M) == 0
-    assert await handovers.wake_waiting(svc, start) == 2
-    assert await handovers.wake_waiting(svc, start) == 0
+    assert await svc.handover.wake_waiting(start - M) == 0
+    assert await svc.handover.wake_waiting(start) == 2
+    assert await svc.handover.wake_waiting(start) == 0
 
     for before in (p3, p4):
         case = await svc.cases.get(before.id)
@@ -355,7 +357,7 @@ async def test_unroutable_case_goes_to_escalates_to_with_an_ops_alert(svc) -> No
     p1 = await open_case_for(svc, esc(1, locale="nl-NL", priority="P1"), DAY1 + 9 * H, "nl-a")
     end = DAY1 + 16 * H
 
-    report = await handovers.hand_over(svc, "nl-a", end)
+    report = await svc.handover.hand_over("nl-a", end)
 
     assert (report.moved, report.escalated, report.waiting) == ({"l2": 1}, 1, 0)
     case = await svc.cases.get(p1.id)
@@ -377,7 +379,7 @@ async def test_unroutable_case_of_a_team_without_escalates_to_alerts_ops_once(sv
     )
     p1 = await open_case_for(svc, esc(1, locale="nl-NL", priority="P1"), DAY1 + 9 * H, "solo")
 
-    await handovers.hand_over(svc, "solo", DAY1 + 16 * H)
+    await svc.handover.hand_over("solo", DAY1 + 16 * H)
 
     case = await svc.cases.get(p1.id)
     assert (case.status, case.team) == ("unroutable", None)
@@ -392,13 +394,13 @@ async def test_a_waiting_case_nobody_can_take_at_wake_up_alerts_ops_once(svc) ->
     """When the teams it waited for are gone, waking makes it unroutable with one alert."""
     await load(svc, WAIT_TEAMS)
     p3 = await open_case_for(svc, esc(1, locale="nl-NL", priority="P3"), DAY1 + 9 * H, "nl-a")
-    await handovers.hand_over(svc, "nl-a", DAY1 + 16 * H)
+    await svc.handover.hand_over("nl-a", DAY1 + 16 * H)
     assert (await svc.cases.get(p3.id)).status == "waiting"
     for team in ("nl-a", "nl-b"):  # the schedule changes: no Dutch team any more
         await svc.teams.put(team, None, expected=None, by="ops", at=DAY1 + 17 * H)
     svc.forget_schedules()
 
-    assert await handovers.wake_waiting(svc, DAY1 + 18 * H) == 1
+    assert await svc.handover.wake_waiting(DAY1 + 18 * H) == 1
 
     case = await svc.cases.get(p3.id)
     assert case.status == "unroutable"
@@ -413,12 +415,12 @@ async def test_a_waiting_case_whose_team_moved_its_start_waits_on_and_says_so(sv
     its waiting index, the event and the customer's update all carry the new time."""
     await load(svc, WAIT_TEAMS)
     p4 = await open_case_for(svc, esc(1, locale="nl-NL", priority="P4"), DAY1 + 9 * H, "nl-a")
-    await handovers.hand_over(svc, "nl-a", DAY1 + 16 * H)
+    await svc.handover.hand_over("nl-a", DAY1 + 16 * H)
     later = spec(("20:00", "02:00"), languages=["nl"], escalates_to="l2")
     await svc.teams.put("nl-b", later, expected=None, by="ops", at=DAY1 + 17 * H)
     svc.forget_schedules()
 
-    assert await handovers.wake_waiting(svc, DAY1 + 18 * H) == 0
+    assert await svc.handover.wake_waiting(DAY1 + 18 * H) == 0
 
     case = await svc.cases.get(p4.id)
     assert (case.status, case.team, case.decision.starts_at) == ("waiting", "nl-b", DAY1 + 20 * H)
@@ -426,7 +428,7 @@ async def test_a_waiting_case_whose_team_moved_its_start_waits_on_and_says_so(sv
     assert [e.type for e in await svc.cases.events(p4.id)][-1] == "rescheduled"
     waiting = [m for m in await messages(svc, p4.id) if m.event == "waiting"]
     assert waiting[-1].params["start"] == (DAY1 + 20 * H).isoformat()
-    assert await handovers.wake_waiting(svc, DAY1 + 20 * H) == 1
+    assert await svc.handover.wake_waiting(DAY1 + 20 * H) == 1
     assert (await svc.cases.get(p4.id)).status == "assigned"
 
 
@@ -440,9 +442,9 @@ async def test_sweep_escalates_an_unacknowledged_case_up_the_chain(svc) -> None:
     case = await open_case_for(svc, esc(1), t0, "l1")
     assert case.ack_due == t0 + H
 
-    assert await handovers.sweep(svc, t0 + H - M) == {}
-    assert await handovers.sweep(svc, t0 + H + M) == {"escalated": 1}
-    assert await handovers.sweep(svc, t0 + H + M) == {}
+    assert await svc.deadlines.sweep(t0 + H - M) == {}
+    assert await svc.deadlines.sweep(t0 + H + M) == {"escalated": 1}
+    assert await svc.deadlines.sweep(t0 + H + M) == {}
 
     case = await svc.cases.get(case.id)
     assert (case.team, case.tier, case.status) == ("l2", 2, "assigned")
@@ -454,14 +456,14 @@ async def test_sweep_escalates_an_unacknowledged_case_up_the_chain(svc) -> None:
     team_msgs = [m for m in await messages(svc, case.id) if m.audience == "team"]
     assert [(m.event, m.team) for m in team_msgs] == [("escalated", "l2")]
 
-    assert await handovers.sweep(svc, t0 + 2 * H + 2 * M) == {"escalated": 1}
+    assert await svc.deadlines.sweep(t0 + 2 * H + 2 * M) == {"escalated": 1}
     case = await svc.cases.get(case.id)
     assert (case.team, case.tier) == ("l3", 3)
     assert await svc.cases.open_ids("l1") == await svc.cases.open_ids("l2") == []
 
     top = t0 + 3 * H + 3 * M  # l3 is the top: nobody above, so operations hear of it
-    await handovers.sweep(svc, top)
-    await handovers.sweep(svc, top)
+    await svc.deadlines.sweep(top)
+    await svc.deadlines.sweep(top)
     assert [(a.event, a.case) for a in await alerts(svc)] == [
         ("ack_overdue_no_higher_tier", case.id)
     ]
@@ -476,15 +478,15 @@ async def test_sweep_reminds_the_team_then_the_next_tier_about_updates(svc) -> N
     await svc.change(case, lambda c: acknowledge(c, now=t0 + 5 * M, actor="ag"))
     first, second = t0 + 4 * H + M, t0 + 8 * H + 2 * M
 
-    assert await handovers.sweep(svc, first) == {"update_reminders": 1}
-    assert await handovers.sweep(svc, first) == {}
+    assert await svc.deadlines.sweep(first) == {"update_reminders": 1}
+    assert await svc.deadlines.sweep(first) == {}
     reminders = [m for m in await messages(svc, case.id) if m.event == "update_overdue"]
     assert [(m.audience, m.team, m.params["reminder"]) for m in reminders] == [("team", "l1", "1")]
     assert await alerts(svc) == []
     assert (await svc.cases.get(case.id)).update_due == first + 4 * H
 
-    assert await handovers.sweep(svc, second) == {"update_reminders": 1}
-    assert await handovers.sweep(svc, second) == {}
+    assert await svc.deadlines.sweep(second) == {"update_reminders": 1}
+    assert await svc.deadlines.sweep(second) == {}
     reminders = [m for m in await messages(svc, case.id) if m.event == "update_overdue"]
     assert [(m.audience, m.team, m.params["reminder"]) for m in reminders] == [
         ("team", "l1", "1"),
@@ -504,9 +506,9 @@ async def test_sweep_tells_the_top_of_the_chain_about_an_overdue_resolution(svc)
     case = await svc.change(case, lambda c: acknowledge(c, now=t0 + 5 * M, actor="ag"))
     late = case.resolve_due + M
 
-    counts = await handovers.sweep(svc, late)
+    counts = await svc.deadlines.sweep(late)
     outbox = await messages(svc)
-    again = await handovers.sweep(svc, late)
+    again = await svc.deadlines.sweep(late)
 
     assert counts["resolve_overdue"] == 1
     assert again == {}
@@ -528,7 +530,7 @@ async def test_catch_up_hands_over_every_missed_shift_end_in_time_order(svc) -> 
     await svc.redis.set(svc.keys.handover_mark, f"{(DAY1 + 7.5 * H).timestamp():.3f}")
     now = DAY1 + 17 * H
 
-    reports = await handovers.catch_up(svc, now)
+    reports = await svc.handover.catch_up(now)
 
     assert [(r.team, r.at) for r in reports] == [("a", DAY1 + 8 * H), ("b", DAY1 + 16 * H)]
     assert [r.moved for r in reports] == [{"b": 1}, {"c": 1}]
@@ -539,7 +541,7 @@ async def test_catch_up_hands_over_every_missed_shift_end_in_time_order(svc) -> 
     ]
     assert (await svc.cases.get(case.id)).team == "c"
     assert float(await svc.redis.get(svc.keys.handover_mark)) == now.timestamp()
-    assert await handovers.catch_up(svc, now) == []
+    assert await svc.handover.catch_up(now) == []
 
 
 async def test_catch_up_reruns_a_handover_a_crash_left_pending(svc) -> None:
@@ -550,7 +552,7 @@ async def test_catch_up_reruns_a_handover_a_crash_left_pending(svc) -> None:
     await svc.redis.sadd(svc.keys.pending_handovers, f"b|{int(end.timestamp())}")
     await svc.redis.set(svc.keys.handover_mark, f"{now.timestamp():.3f}")  # no regular ends
 
-    reports = await handovers.catch_up(svc, now)
+    reports = await svc.handover.catch_up(now)
 
     assert [(r.team, r.at, r.moved) for r in reports] == [("b", end, {"c": 3})]
     for cid in ids:
@@ -583,6 +585,10 @@ def rq_queue(redis_url: str, key_prefix: str, monkeypatch) -> Iterable[Queue]:
     conn.close()
 
 
+def plan_handovers(q: Queue, prefix: str, schedules: Schedules, now: datetime) -> int:
+    return Planner(JobQueue(q.connection, prefix)).handovers(schedules, now)
+
+
 def planned(q: Queue, prefix: str) -> list[str]:
     return [j for j in q.scheduled_job_registry.get_job_ids() if j.startswith(prefix)]
 
@@ -605,8 +611,8 @@ def test_planning_schedules_one_job_per_shift_end_and_is_repeatable(rq_queue, ke
     schedules = read_schedules(SCHEDULES, now=now)
     want = expected_jobs(key_prefix, schedules, now)
 
-    count = plan_handovers(key_prefix, schedules, now)
-    again = plan_handovers(key_prefix, schedules, now)
+    count = plan_handovers(rq_queue, key_prefix, schedules, now)
+    again = plan_handovers(rq_queue, key_prefix, schedules, now)
 
     assert count == again == len(want) > 0
     ids = planned(rq_queue, key_prefix)
@@ -627,7 +633,7 @@ def test_planning_again_cancels_the_ends_of_a_removed_or_changed_team(
 ) -> None:
     """Without ams-l1, and with ber-l1 ending an hour earlier, their old jobs are cancelled."""
     now = MORNING
-    plan_handovers(key_prefix, read_schedules(SCHEDULES, now=now), now)
+    plan_handovers(rq_queue, key_prefix, read_schedules(SCHEDULES, now=now), now)
     before = set(planned(rq_queue, key_prefix))
     ber = read_team_specs(SCHEDULES)["ber-l1"]
     earlier = msgspec.structs.replace(
@@ -635,7 +641,7 @@ def test_planning_again_cancels_the_ends_of_a_removed_or_changed_team(
     )
     changed = rebuilt(policy, **{"ams-l1": None, "ber-l1": earlier})
 
-    plan_handovers(key_prefix, changed, now)
+    plan_handovers(rq_queue, key_prefix, changed, now)
 
     after = set(planned(rq_queue, key_prefix))
     assert after == set(expected_jobs(key_prefix, changed, now))
@@ -670,8 +676,8 @@ async def test_handover_packets_over_the_api_respect_the_agent_team(
     cid = created.json()["id"]
     redis = Redis.from_url(redis_url)
     try:
-        svc = Service(redis, policy, prefix=key_prefix)
-        await handovers.hand_over(svc, "ams-l1", AMS_END)
+        svc = Harness(redis, policy, prefix=key_prefix)
+        await svc.handover.hand_over("ams-l1", AMS_END)
         team = (await svc.cases.get(cid)).team
     finally:
         await redis.aclose()

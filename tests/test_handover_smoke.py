@@ -3,11 +3,10 @@
 from datetime import UTC, datetime
 
 from conftest import SCHEDULES, token
+from harness import Harness
 from redis.asyncio import Redis
 
-from router import handovers
 from router.schedule_files import read_policy
-from router.service import Service
 
 
 async def test_amsterdam_shift_end_hands_over_once(api, redis_url, key_prefix) -> None:
@@ -33,11 +32,11 @@ async def test_amsterdam_shift_end_hands_over_once(api, redis_url, key_prefix) -
         assert r.json()["team"] == "ams-l1"
         ids.append(r.json()["id"])
     redis = Redis.from_url(redis_url)
-    svc = Service(redis, read_policy(SCHEDULES), prefix=key_prefix)
+    svc = Harness(redis, read_policy(SCHEDULES), prefix=key_prefix)
     end = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)
-    report = await handovers.hand_over(svc, "ams-l1", end)
+    report = await svc.handover.hand_over("ams-l1", end)
     assert sum(report.moved.values()) + report.waiting == 5
-    again = await handovers.hand_over(svc, "ams-l1", end)
+    again = await svc.handover.hand_over("ams-l1", end)
     assert again.moved == {}
     assert again.waiting == 0
     for cid in ids:

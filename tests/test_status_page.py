@@ -9,14 +9,13 @@ from typing import Any
 
 import pytest
 from conftest import SCHEDULES, SECRET, token
+from harness import Harness
 from redis.asyncio import Redis
 
-from router import delivery
 from router.i18n.labels import page_labels
 from router.schedule_files import read_policy
-from router.service import Service
+from router.services.links import make_status_token, read_status_token
 from router.settings import Settings
-from router.status_links import make_status_token, read_status_token
 
 PUBLIC_URL = Settings().link_base()
 
@@ -40,8 +39,14 @@ async def record_updates(api: Any, redis_url: str, key_prefix: str) -> int:
     settings = Settings(redis_url=redis_url, key_prefix=key_prefix, secret=SECRET)
     client = Redis.from_url(redis_url)
     try:
-        svc = Service(client, read_policy(SCHEDULES), prefix=key_prefix, url=redis_url)
-        return await delivery.dispatch(svc, api.app.state.catalogs, settings)
+        svc = Harness(
+            client,
+            read_policy(SCHEDULES),
+            prefix=key_prefix,
+            settings=settings,
+            catalogs=api.app.state.catalogs,
+        )
+        return await svc.outbox.dispatch()
     finally:
         await client.aclose()
 

@@ -17,20 +17,19 @@ from pathlib import Path
 
 import redis as redis_sync
 from conftest import API_NOW, ROOT, SCHEDULES, SECRET, Clock, token
+from harness import Harness
 from litestar.testing import AsyncTestClient
 from redis.asyncio import Redis
 from rq import Queue
 from rq.job import Job
 
-from router import handovers
-from router.api import create_app
+from router.app import create_app
 from router.domain.case import Case, CaseEvent, open_case
 from router.domain.escalation import Customer, Escalation
 from router.domain.handover import Packet
 from router.domain.routing import Decision, route
 from router.jobs import tasks
 from router.schedule_files import read_policy, read_team_specs
-from router.service import Service
 from router.settings import Settings
 from router.store import Keys, TeamStore
 from router.store.codec import decode
@@ -72,7 +71,7 @@ def escalation(n: int) -> Escalation:
     )
 
 
-async def seed(svc: Service) -> list[str]:
+async def seed(svc: Harness) -> list[str]:
     """CASES open cases on the leaving team, written with the store's create script (50 at
     a time: the client's connection pool is bounded)."""
     ids = []
@@ -164,7 +163,7 @@ async def test_worker_killed_mid_handover_then_restarted_moves_every_case_once(
     redis = Redis.from_url(redis_url)
     conn = redis_sync.Redis.from_url(redis_url)
     q = Queue(keys.queue, connection=conn)
-    svc = Service(redis, policy, prefix=key_prefix, url=redis_url)
+    svc = Harness(redis, policy, prefix=key_prefix)
     env = {
         **os.environ,
         "REDIS_URL": redis_url,
@@ -351,12 +350,12 @@ async def test_every_acknowledged_intake_survives_a_store_crash_and_is_handed_ov
     url = again.start(announce=False)
     redis = Redis.from_url(url)
     try:
-        svc = Service(redis, read_policy(SCHEDULES), prefix=prefix, url=url)
+        svc = Harness(redis, read_policy(SCHEDULES), prefix=prefix)
         for cid in acknowledged.values():
             case = await svc.cases.get(cid)
             assert case is not None, f"{cid} was acknowledged with 201 and then lost"
             assert case.team == LEAVING
-        report = await handovers.hand_over(svc, LEAVING, AT)
+        report = await svc.handover.hand_over(LEAVING, AT)
         assert sum(report.moved.values()) + report.waiting >= len(acknowledged)
         async with AsyncTestClient(app=app_for(url, prefix)) as client:
             for external_id, cid in acknowledged.items():

@@ -1,5 +1,1 @@
-"""The HTTP edge: Litestar app, controllers, roles, problem+json errors."""
-
-from .app import create_app
-
-__all__ = ["create_app"]
+"""The JSON API's controllers (composed into the app by `router.app`)."""

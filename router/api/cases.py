@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from ..domain import case as lifecycle
-from ..domain.errors import InputError
+from ..domain.errors import Forbidden, InputError
 from ..domain.escalation import Escalation
 from ..domain.handover import Packet
 from ..domain.language import parse_lang
 from ..domain.routing import Decision
-from ..jobs.planner import plan_wakeups
-from ..service import Service
-from . import metrics
-from .auth import allow
-from .deps import Context, case_for, context
+from ..http import metrics
+from ..http.auth import allow
+from ..http.context import Context, context
+from ..services.cases import Action
+from ..wiring import Services
 
 Text = Annotated[str, msgspec.Meta(min_length=1, max_length=20_000)]
 
@@ -55,8 +53,21 @@ class CaseView(lifecycle.Case, kw_only=True):
     status_url: str = ""
 
 
-def view(svc: Service, case: lifecycle.Case) -> CaseView:
-    return CaseView(**msgspec.structs.asdict(case), status_url=svc.status_link(case))
+def view(services: Services, case: lifecycle.Case) -> CaseView:
+    return CaseView(**msgspec.structs.asdict(case), status_url=services.links.for_case(case))
+
+
+async def case_for(ctx: Context, case_id: str) -> lifecycle.Case:
+    """The case, if it exists and the caller may see it (agents: their team's only)."""
+    return await ctx.services.cases.visible(case_id, ctx.caller.role, ctx.caller.team)
+
+
+async def actionable(ctx: Context, case_id: str) -> lifecycle.Case:
+    """The case, if the caller may act on it (its team, or ops)."""
+    case = await case_for(ctx, case_id)
+    if not ctx.caller.may_act_on(case.team):
+        raise Forbidden("only the case's team or ops may do this")
+    return case
 
 
 class CasePage(msgspec.Struct):
@@ -81,18 +92,10 @@ class IntakeController(Controller):
         data: JSONBody[Escalation],
     ) -> Response[CaseView]:
         ctx = context(request)
-        case, created = await ctx.svc.intake(data, ctx.now, actor=ctx.who.sub)
+        case, created = await ctx.services.cases.intake(data, ctx.now, actor=ctx.caller.sub)
         if created:
             metrics.escalation(case.decision)
-            if case.status == "waiting" and case.decision.starts_at:
-                # assigned by a job the moment its team comes on (the sweep is the backstop)
-                await asyncio.to_thread(
-                    plan_wakeups,
-                    ctx.svc.keys.prefix,
-                    [case.decision.starts_at.timestamp()],
-                    ctx.svc.url,
-                )
-        return Response(view(ctx.svc, case), status_code=201 if created else 200)
+        return Response(view(ctx.services, case), status_code=201 if created else 200)
 
     @post(
         "/route",
@@ -106,7 +109,7 @@ class IntakeController(Controller):
         data: JSONBody[Escalation],
     ) -> Decision:
         ctx = context(request)
-        return await ctx.svc.route(data, ctx.now)
+        return await ctx.services.cases.route(data, ctx.now)
 
 
 class CaseController(Controller):
@@ -124,18 +127,18 @@ class CaseController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> CasePage:
         ctx = context(request)
-        if ctx.who.role == "agent":
-            if team not in (None, ctx.who.team):
-                raise PermissionDeniedException("agents list their own team's cases")
-            team = ctx.who.team
+        if ctx.caller.role == "agent":
+            if team not in (None, ctx.caller.team):
+                raise Forbidden("agents list their own team's cases")
+            team = ctx.caller.team
         if language is not None:
             language = parse_lang(language, "language").tag
         if status is not None and status not in lifecycle.OPEN | {"resolved", "closed"}:
             raise InputError("status", f'"{status}" is not a case status')
-        items, total, nxt = await ctx.svc.cases.page(
+        items, total, nxt = await ctx.services.cases.store.page(
             team=team, status=status, language=language, limit=limit, cursor=cursor
         )
-        return CasePage(items=[view(ctx.svc, c) for c in items], total=total, next=nxt)
+        return CasePage(items=[view(ctx.services, c) for c in items], total=total, next=nxt)
 
     @get("/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase")
     async def get_case(
@@ -144,7 +147,7 @@ class CaseController(Controller):
         case_id: FromPath[str],
     ) -> CaseView:
         ctx = context(request)
-        return view(ctx.svc, await case_for(ctx.svc, case_id, ctx.who))
+        return view(ctx.services, await case_for(ctx, case_id))
 
     @get("/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents")
     async def events(
@@ -153,8 +156,8 @@ class CaseController(Controller):
         case_id: FromPath[str],
     ) -> list[lifecycle.CaseEvent]:
         ctx = context(request)
-        await case_for(ctx.svc, case_id, ctx.who)
-        return await ctx.svc.cases.events(case_id)
+        await case_for(ctx, case_id)
+        return await ctx.services.cases.store.events(case_id)
 
     @get(
         "/{case_id:str}/handovers",
@@ -168,16 +171,18 @@ class CaseController(Controller):
     ) -> list[Packet]:
         """The handover packets of the case, oldest first."""
         ctx = context(request)
-        await case_for(ctx.svc, case_id, ctx.who)
-        return await ctx.svc.cases.handovers(case_id)
+        await case_for(ctx, case_id)
+        return await ctx.services.cases.store.handovers(case_id)
 
-    async def _act(self, ctx: Context, case_id: str, step: Any) -> CaseView:
-        case = await case_for(ctx.svc, case_id, ctx.who)
-        if not ctx.who.may_act_on(case.team):
-            raise PermissionDeniedException("only the case's team or ops may do this")
-        new = await ctx.svc.change(case, step)
+    async def _act(
+        self, ctx: Context, case_id: str, action: Action, text: str = "", visible: bool = False
+    ) -> CaseView:
+        case = await actionable(ctx, case_id)
+        new = await ctx.services.cases.act(
+            case, action, now=ctx.now, actor=ctx.caller.sub, text=text, customer_visible=visible
+        )
         metrics.transition(new.status)
-        return view(ctx.svc, new)
+        return view(ctx.services, new)
 
     @post(
         "/{case_id:str}/ack",
@@ -191,12 +196,7 @@ class CaseController(Controller):
         case_id: FromPath[str],
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
-        ctx = context(request)
-        return await self._act(
-            ctx,
-            case_id,
-            lambda c: lifecycle.acknowledge(c, now=ctx.now, actor=ctx.who.sub),
-        )
+        return await self._act(context(request), case_id, "ack")
 
     @post(
         "/{case_id:str}/notes",
@@ -210,19 +210,7 @@ class CaseController(Controller):
         case_id: FromPath[str],
         data: JSONBody[NoteBody],
     ) -> CaseView:
-        ctx = context(request)
-        return await self._act(
-            ctx,
-            case_id,
-            lambda c: lifecycle.add_note(
-                c,
-                data.text,
-                now=ctx.now,
-                actor=ctx.who.sub,
-                customer_visible=data.customer_visible,
-                policy=ctx.svc.policy,
-            ),
-        )
+        return await self._act(context(request), case_id, "note", data.text, data.customer_visible)
 
     @post(
         "/{case_id:str}/resolve",
@@ -236,12 +224,7 @@ class CaseController(Controller):
         case_id: FromPath[str],
         data: JSONBody[ResolveBody],
     ) -> CaseView:
-        ctx = context(request)
-        return await self._act(
-            ctx,
-            case_id,
-            lambda c: lifecycle.resolve(c, data.resolution, now=ctx.now, actor=ctx.who.sub),
-        )
+        return await self._act(context(request), case_id, "resolve", data.resolution)
 
     @post(
         "/{case_id:str}/close",
@@ -255,10 +238,7 @@ class CaseController(Controller):
         case_id: FromPath[str],
         data: JSONBody[EmptyBody | None] = None,
     ) -> CaseView:
-        ctx = context(request)
-        return await self._act(
-            ctx, case_id, lambda c: lifecycle.close(c, now=ctx.now, actor=ctx.who.sub)
-        )
+        return await self._act(context(request), case_id, "close")
 
     @post(
         "/{case_id:str}/escalate",
@@ -273,14 +253,17 @@ class CaseController(Controller):
         data: JSONBody[EscalateBody],
     ) -> CaseView:
         ctx = context(request)
-        case = await case_for(ctx.svc, case_id, ctx.who)
-        if not ctx.who.may_act_on(case.team):
-            raise PermissionDeniedException("only the case's team or ops may do this")
-        new = await ctx.svc.escalate(
-            case, ctx.now, actor=ctx.who.sub, kind=data.kind, skill=data.skill, reason=data.reason
+        case = await actionable(ctx, case_id)
+        new = await ctx.services.cases.escalate(
+            case,
+            ctx.now,
+            actor=ctx.caller.sub,
+            kind=data.kind,
+            skill=data.skill,
+            reason=data.reason,
         )
         metrics.transition("escalated")
-        return view(ctx.svc, new)
+        return view(ctx.services, new)
 
     @post(
         "/{case_id:str}/reassign",
@@ -295,33 +278,9 @@ class CaseController(Controller):
         data: JSONBody[ReassignBody],
     ) -> CaseView:
         ctx = context(request)
-        case = await case_for(ctx.svc, case_id, ctx.who)
-        schedules = await ctx.svc.schedules(ctx.now)
-        team = schedules.teams.get(data.team)
-        if team is None:
-            raise InputError("team", f'unknown team "{data.team}"')
-        targets = ctx.svc.policy.priorities[case.priority]
-        decision = Decision(
-            action="assign",
-            priority=case.priority,
-            tier=team.tier,
-            team=team.id,
-            language=case.language,
-            ack_due=ctx.now + targets.acknowledge,
-            at=ctx.now,
-            reasons=[f"reassigned by {ctx.who.sub}" + (f": {data.reason}" if data.reason else "")],
-        )
-        new = await ctx.svc.change(
-            case,
-            lambda c: lifecycle.move(
-                c,
-                decision,
-                "reassigned",
-                now=ctx.now,
-                actor=ctx.who.sub,
-                policy=ctx.svc.policy,
-                reason=data.reason,
-            ),
+        case = await case_for(ctx, case_id)
+        new = await ctx.services.cases.reassign(
+            case, data.team, now=ctx.now, actor=ctx.caller.sub, reason=data.reason
         )
         metrics.transition("reassigned")
-        return view(ctx.svc, new)
+        return view(ctx.services, new)

@@ -7,12 +7,12 @@ from typing import Any
 from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery
 
-from ..delivery import DeadLetter, Delivered, dead_letters, render_message, replay, sent_updates
-from ..domain.handover import Outbox
+from ..domain.delivery import DeadLetter, Delivered
+from ..domain.errors import NotFound
 from ..domain.language import parse_lang
-from .auth import allow
-from .deps import case_for, context
-from .problems import NotFound
+from ..http.auth import allow
+from ..http.context import context
+from .cases import case_for
 
 
 class OutboxController(Controller):
@@ -33,31 +33,13 @@ class OutboxController(Controller):
         """The customer updates as sent; with ?locale= the same updates rendered in another
         language (for an agent who does not read the customer's)."""
         ctx = context(request)
-        await case_for(ctx.svc, case_id, ctx.who)
-        sent = await sent_updates(ctx.svc.redis, ctx.svc.keys, case_id)
+        await case_for(ctx, case_id)
+        outbox = ctx.services.outbox
+        sent = await outbox.store.sent_updates(case_id)
         if locale is None:
             return sent
         parse_lang(locale, "locale")
-        catalogs = request.app.state.catalogs
-        return [
-            render_message(
-                catalogs,
-                Outbox(
-                    key=d.key,
-                    audience="customer",
-                    event=d.event,
-                    case=d.case,
-                    at=d.at,
-                    team=d.team,
-                    locale=d.locale,
-                    timezone=d.timezone,
-                    params=d.params,
-                ),
-                status_url=d.status_url,
-                locale=locale,
-            )
-            for d in sent
-        ]
+        return [outbox.translate(d, locale) for d in sent]
 
     @get("/outbox/dead", opt=allow("ops"), operation_id="deadLetters")
     async def dead(
@@ -65,7 +47,7 @@ class OutboxController(Controller):
         request: Request[Any, Any, Any],
     ) -> list[DeadLetter]:
         ctx = context(request)
-        return await dead_letters(ctx.svc.redis, ctx.svc.keys)
+        return await ctx.services.outbox.dead_letters()
 
     @post(
         "/outbox/{letter_id:str}/replay",
@@ -79,10 +61,6 @@ class OutboxController(Controller):
         letter_id: FromPath[str],
         request: Request[Any, Any, Any],
     ) -> dict[str, str]:
-        ctx = context(request)
-        settings = request.app.state.settings
-        if not replay(
-            ctx.svc.keys, ctx.svc.url, letter_id, settings.webhook_secret or settings.secret
-        ):
+        if not context(request).services.outbox.replay(letter_id):
             raise NotFound("dead letter", letter_id)
         return {"status": "queued", "id": letter_id}

@@ -13,9 +13,9 @@ from ..domain.coverage import Interval, coverage, team_filter
 from ..domain.errors import InputError
 from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
+from ..http.auth import allow
+from ..http.context import context
 from ..oncall import oncall_rows
-from .auth import allow
-from .deps import context
 
 ALL = ("ops", "agent", "intake", "viewer")
 
@@ -49,7 +49,7 @@ class QuestionController(Controller):
         instant = parse_instant(at, "at") if at else ctx.now
         if language:
             parse_lang(language, "language")
-        schedules = await ctx.svc.schedules(ctx.now)
+        schedules = await ctx.services.calendar.schedules(ctx.now)
         return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
 
     @get("/coverage", opt=allow(*ALL), operation_id="coverage")
@@ -70,7 +70,7 @@ class QuestionController(Controller):
         if end - start > timedelta(days=92):
             raise InputError("to", "the horizon is at most 92 days")
         lang = parse_lang(language, "language") if language else None
-        schedules = await ctx.svc.schedules(ctx.now)
+        schedules = await ctx.services.calendar.schedules(ctx.now)
         teams = [
             t
             for t in schedules.teams.values()

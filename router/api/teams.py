@@ -8,20 +8,17 @@ from typing import Annotated, Any
 import msgspec
 from icalendar import Calendar, Event
 from litestar import Controller, Request, Response, delete, get, put
-from litestar.exceptions import PermissionDeniedException
 from litestar.params import FromPath, JSONBody, QueryParameter
 
+from ..domain.errors import Forbidden, NotFound
 from ..domain.handover import Packet
 from ..domain.model import TeamSpec
 from ..domain.shifts import expand
 from ..domain.validation import TEAM_ID
-from ..jobs.planner import plan_after_edit
-from ..store.teams import NEVER, Revision
-from .auth import allow
-from .deps import context
-from .problems import NotFound, PreconditionRequired
-
-ALL = ("ops", "agent", "intake", "viewer")
+from ..http.auth import ROLES, allow
+from ..http.context import context
+from ..http.preconditions import etag, expected_version
+from ..store.teams import Revision
 
 
 class TeamItem(msgspec.Struct, kw_only=True):
@@ -36,28 +33,11 @@ class TeamItem(msgspec.Struct, kw_only=True):
     escalates_to: str | None
 
 
-def _etag(version: int) -> str:
-    return f'"{version}"'
-
-
-def _expected(request: Request[Any, Any, Any], exists: bool) -> int:
-    """The version the client edits: from If-Match, or 0 with If-None-Match: * (create)."""
-    match = request.headers.get("if-match")
-    if match is None:
-        if request.headers.get("if-none-match", "").strip() == "*":
-            return NEVER if exists else 0  # RFC 9110: * fails when the resource exists
-        raise PreconditionRequired(
-            "send If-Match with the ETag of the team you edited (If-None-Match: * to create)"
-        )
-    tag = match.strip().removeprefix("W/").strip('"')
-    return int(tag) if tag.isdigit() and int(tag) > 0 else NEVER
-
-
 class TeamController(Controller):
     path = "/v1/teams"
     tags = ["teams"]
 
-    @get("/", opt=allow(*ALL), operation_id="listTeams")
+    @get("/", opt=allow(*ROLES), operation_id="listTeams")
     async def list_teams(
         self,
         request: Request[Any, Any, Any],
@@ -75,20 +55,20 @@ class TeamController(Controller):
                 skills=t.spec.skills,
                 escalates_to=t.spec.escalates_to,
             )
-            for t in (await ctx.svc.teams.all()).values()
+            for t in (await ctx.services.teams.store.all()).values()
         ]
 
-    @get("/{team_id:str}", opt=allow(*ALL), operation_id="getTeam")
+    @get("/{team_id:str}", opt=allow(*ROLES), operation_id="getTeam")
     async def get_team(
         self,
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
     ) -> Response[TeamSpec]:
         ctx = context(request)
-        stored = await ctx.svc.teams.get(team_id)
+        stored = await ctx.services.teams.store.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
-        return Response(stored.spec, headers={"ETag": _etag(stored.version)})
+        return Response(stored.spec, headers={"ETag": etag(stored.version)})
 
     @put("/{team_id:str}", opt=allow("ops"), operation_id="putTeam", status_code=200)
     async def put_team(
@@ -100,16 +80,13 @@ class TeamController(Controller):
         ctx = context(request)
         if not TEAM_ID.match(team_id):
             raise NotFound("team", team_id)
-        stored = await ctx.svc.teams.get(team_id)
-        expected = _expected(request, stored is not None)
-        await ctx.svc.check_team(team_id, data, ctx.now)
-        version = await ctx.svc.teams.put(
-            team_id, data, expected=expected, by=ctx.who.sub, at=ctx.now
+        stored = await ctx.services.teams.store.get(team_id)
+        expected = expected_version(request, stored is not None, "team")
+        version = await ctx.services.teams.save(
+            team_id, data, expected=expected, by=ctx.caller.sub, now=ctx.now
         )
-        ctx.svc.forget_schedules()
-        plan_after_edit(ctx.svc.keys.prefix, ctx.svc.url)
         return Response(
-            data, status_code=201 if expected == 0 else 200, headers={"ETag": _etag(version)}
+            data, status_code=201 if expected == 0 else 200, headers={"ETag": etag(version)}
         )
 
     @delete("/{team_id:str}", opt=allow("ops"), operation_id="deleteTeam", status_code=204)
@@ -119,14 +96,13 @@ class TeamController(Controller):
         request: Request[Any, Any, Any],
     ) -> None:
         ctx = context(request)
-        stored = await ctx.svc.teams.get(team_id)
+        stored = await ctx.services.teams.store.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
-        expected = _expected(request, True)
-        await ctx.svc.check_team(team_id, None, ctx.now)
-        await ctx.svc.teams.put(team_id, None, expected=expected, by=ctx.who.sub, at=ctx.now)
-        ctx.svc.forget_schedules()
-        plan_after_edit(ctx.svc.keys.prefix, ctx.svc.url)
+        expected = expected_version(request, True, "team")
+        await ctx.services.teams.save(
+            team_id, None, expected=expected, by=ctx.caller.sub, now=ctx.now
+        )
 
     @get(
         "/{team_id:str}/handovers",
@@ -140,9 +116,9 @@ class TeamController(Controller):
     ) -> list[Packet]:
         """The handover packets the team received, newest first (an agent: its own team)."""
         ctx = context(request)
-        if ctx.who.role == "agent" and ctx.who.team != team_id:
-            raise PermissionDeniedException("agents read their own team's handovers")
-        return await ctx.svc.cases.received(team_id)
+        if ctx.caller.role == "agent" and ctx.caller.team != team_id:
+            raise Forbidden("agents read their own team's handovers")
+        return await ctx.services.cases.store.received(team_id)
 
     @get("/{team_id:str}/revisions", opt=allow("ops", "viewer"), operation_id="teamRevisions")
     async def revisions(
@@ -151,14 +127,14 @@ class TeamController(Controller):
         team_id: FromPath[str],
     ) -> list[Revision]:
         ctx = context(request)
-        revs = await ctx.svc.teams.revisions(team_id)
+        revs = await ctx.services.teams.store.revisions(team_id)
         if not revs:
             raise NotFound("team", team_id)
         return revs
 
     @get(
         "/{team_id:str}/schedule.ics",
-        opt=allow(*ALL),
+        opt=allow(*ROLES),
         operation_id="teamCalendar",
         media_type="text/calendar",
     )
@@ -169,7 +145,7 @@ class TeamController(Controller):
         weeks: Annotated[int, QueryParameter(ge=1, le=26)] = 4,
     ) -> Response[bytes]:
         ctx = context(request)
-        schedules = await ctx.svc.schedules(ctx.now)
+        schedules = await ctx.services.calendar.schedules(ctx.now)
         team = schedules.teams.get(team_id)
         if team is None:
             raise NotFound("team", team_id)

@@ -16,7 +16,7 @@ from typing import Literal
 
 import msgspec
 
-from .errors import FollowsunError
+from .errors import IllegalTransition
 from .escalation import Escalation
 from .model import Policy, Priority
 from .routing import Decision
@@ -38,14 +38,6 @@ __all__ = [
 Status = Literal["waiting", "assigned", "acknowledged", "resolved", "closed", "unroutable"]
 OPEN: frozenset[str] = frozenset({"waiting", "assigned", "acknowledged", "unroutable"})
 MoveKind = Literal["handed_over", "escalated", "reassigned", "assigned", "rescheduled"]
-
-
-class IllegalTransition(FollowsunError):
-    """The case's status does not allow this action (HTTP 409 at the edge)."""
-
-    def __init__(self, action: str, status: str) -> None:
-        super().__init__(f"cannot {action} a case that is {status}")
-        self.action, self.status = action, status
 
 
 class Note(msgspec.Struct, frozen=True, kw_only=True):

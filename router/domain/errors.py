@@ -1,4 +1,6 @@
-"""Errors of the domain core, as types so callers can map them without parsing text.
+"""Every error followsun raises on purpose, in one tree, as types so the edges map them
+without parsing text. It lives in the domain because the domain may import nothing else;
+the store, services and edges raise these same types.
 
     FollowsunError
     ├── InputError            a value from outside (CLI argument, request field) is wrong
@@ -6,9 +8,21 @@
     │   ├── UnknownLanguage
     │   └── BadInstant
     ├── ScheduleError         schedules/ (or a team document) failed validation; carries problems
-    └── RoutingError          the engine was asked something it cannot answer (e.g. out of horizon)
+    ├── RoutingError          the engine was asked something it cannot answer (e.g. out of horizon)
+    ├── NotFound              no such case, team or dead letter
+    ├── Forbidden             the caller's role or team may not do this
+    ├── SignInRequired        no valid credential (the console sends the browser to sign in)
+    ├── Conflict              someone else was first; nothing was written
+    │   ├── IllegalTransition   the case's status does not allow the action
+    │   └── VersionConflict     the case changed under the writer
+    ├── StaleVersion          the document changed since the version the writer read (If-Match)
+    ├── PreconditionRequired  a write that must say which version it edits did not
+    ├── BadLink               a status link tampered with, incomplete or expired
+    ├── StoreUnavailable      the embedded store of a data directory cannot be used
+    ├── CatalogError          a message catalog is missing or does not compile
+    └── DeliveryFailed        a receiver did not take a message (RQ retries the job)
 
-Status codes and exit codes live at the edges (`router.api`, `router.cli`), never here.
+Status codes and exit codes live at the edges (`router.http.problems`, `router.cli`).
 """
 
 from __future__ import annotations
@@ -69,3 +83,71 @@ class ScheduleError(FollowsunError):
 
 class RoutingError(FollowsunError):
     """A routing or calendar question that cannot be answered as asked."""
+
+
+class NotFound(FollowsunError):
+    def __init__(self, what: str, ident: str) -> None:
+        super().__init__(f"{what} {ident} does not exist")
+
+
+class Forbidden(FollowsunError):
+    """The caller is known but may not do this."""
+
+
+class SignInRequired(FollowsunError):
+    """No valid credential came with the request."""
+
+
+class Conflict(FollowsunError):
+    """Another writer was first; nothing was written."""
+
+
+class IllegalTransition(Conflict):
+    """The case's status does not allow this action."""
+
+    def __init__(self, action: str, status: str) -> None:
+        super().__init__(f"cannot {action} a case that is {status}")
+        self.action, self.status = action, status
+
+
+class VersionConflict(Conflict):
+    """Someone else changed the case first."""
+
+    def __init__(self, case_id: str, expected: int, found: int) -> None:
+        super().__init__(f"case {case_id} is at version {found}, not {expected}")
+        self.case_id, self.expected, self.found = case_id, expected, found
+
+
+class StaleVersion(FollowsunError):
+    """The document (a team, the policy) changed since the version the writer read."""
+
+    def __init__(self, what: str, expected: int, found: int) -> None:
+        super().__init__(
+            f"{what} is at version {found}, not {expected}; fetch it again and reapply your change"
+        )
+        self.what, self.expected, self.found = what, expected, found
+
+
+class PreconditionRequired(FollowsunError):
+    """A write must say which version it edits (If-Match)."""
+
+
+class BadLink(FollowsunError):
+    """The link was tampered with, is incomplete, or has expired; `locale` says in which
+    language to apologise when the link itself still tells (an expired but genuine link)."""
+
+    def __init__(self, reason: str, locale: str | None = None) -> None:
+        super().__init__(reason)
+        self.locale = locale
+
+
+class StoreUnavailable(FollowsunError):
+    """The data directory's embedded store cannot be used (held but not answering)."""
+
+
+class CatalogError(FollowsunError):
+    """A catalog is missing or does not compile."""
+
+
+class DeliveryFailed(FollowsunError):
+    """The receiver did not take the message (status or network); RQ retries."""

@@ -17,15 +17,13 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.support import Translations
 
+from ..domain.errors import CatalogError
+
 __all__ = ["LOCALES_DIR", "Catalogs", "available_locales", "negotiate"]
 
 LOCALES_DIR = Path(__file__).resolve().parent.parent.parent / "locales"
 DOMAIN = "messages"
 SOURCE = "en"
-
-
-class CatalogError(Exception):
-    """A catalog is missing or does not compile."""
 
 
 def available_locales(directory: Path = LOCALES_DIR) -> list[str]:

@@ -1,5 +1,8 @@
 """The job functions RQ runs. Module level, arguments are plain values (rq pickles them),
-state is re-read inside: each job builds its own clients in the event loop it runs in."""
+state is re-read inside: each job builds its own clients in the event loop it runs in.
+
+The worker process reads its settings once and hands them to the jobs through
+`configure` (RQ forks a work horse per job, which inherits them)."""
 
 from __future__ import annotations
 
@@ -13,16 +16,23 @@ from typing import ParamSpec, TypeVar
 
 import msgspec
 
-from .. import delivery, handovers
 from ..i18n import Catalogs
-from ..schedule_files import read_policy
-from ..service import Service
+from ..schedule_files import bootstrap_policy
 from ..settings import Settings
 from ..store import connect
-from .planner import plan_handovers, plan_wakeups
+from ..wiring import Services
+from .queues import JobQueue
 
 P = ParamSpec("P")
 R = TypeVar("R")
+
+_settings: Settings | None = None
+
+
+def configure(settings: Settings) -> None:
+    """The settings every job of this process uses (the worker calls this at start)."""
+    global _settings
+    _settings = settings
 
 
 def coroutine_job(func: Callable[P, Coroutine[object, object, R]]) -> Callable[P, R]:
@@ -43,18 +53,26 @@ def coroutine_job(func: Callable[P, Coroutine[object, object, R]]) -> Callable[P
     return job
 
 
+@functools.cache
+def _catalogs() -> Catalogs:
+    return Catalogs()
+
+
+def _job_settings() -> Settings:
+    return _settings or Settings.from_env()  # `followsun worker` configures; a bare RQ worker
+
+
 @asynccontextmanager
-async def _service() -> AsyncIterator[Service]:
-    settings = Settings.from_env()
+async def _services(settings: Settings | None = None) -> AsyncIterator[Services]:
+    settings = settings or _job_settings()
     redis = connect(settings.redis_url or "")
+    jobs = JobQueue.connect(settings.redis_url or "", settings.key_prefix)
     try:
-        yield Service(
-            redis,
-            read_policy(settings.schedules),
-            prefix=settings.key_prefix,
-            url=settings.redis_url or "",
-        )
+        # the job routes on the store's policy; the file's is the default until one is stored
+        policy = bootstrap_policy(settings.schedules)
+        yield Services(redis, settings, policy, jobs=jobs, catalogs=_catalogs())
     finally:
+        jobs.close()
         await redis.aclose()
 
 
@@ -65,64 +83,53 @@ def _when(at: str | None) -> datetime:
 @coroutine_job
 async def handover(team_id: str, at: str) -> dict[str, object]:
     """The shift of `team_id` ended at `at`: hand its open cases over."""
-    async with _service() as svc:
-        report = await handovers.hand_over(svc, team_id, _when(at))
-        if report.waiting:  # wake them the moment their team comes on
-            plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
-        return msgspec.to_builtins(report)
+    async with _services() as services:
+        return msgspec.to_builtins(await services.handover.hand_over(team_id, _when(at)))
 
 
 @coroutine_job
 async def sweep(now: str | None = None) -> dict[str, int]:
-    async with _service() as svc:
+    """Deadlines, and the waiting cases whose team came on (a backstop for the wake jobs)."""
+    async with _services() as services:
         when = _when(now)
-        woken = await handovers.wake_waiting(svc, when)
-        counts = await handovers.sweep(svc, when)
-        plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
+        woken = await services.handover.wake_waiting(when)
+        counts = await services.deadlines.sweep(when)
+        await services.handover.plan_wakeups()
         return {**counts, "woken": woken}
 
 
 @coroutine_job
 async def wake(now: str | None = None) -> int:
-    async with _service() as svc:
-        woken = await handovers.wake_waiting(svc, _when(now))
-        plan_wakeups(svc.keys.prefix, await _waiting_starts(svc), svc.url)
+    async with _services() as services:
+        woken = await services.handover.wake_waiting(_when(now))
+        await services.handover.plan_wakeups()
         return woken
 
 
 @coroutine_job
 async def catch_up(now: str | None = None) -> int:
-    async with _service() as svc:
-        reports = await handovers.catch_up(svc, _when(now))
+    async with _services() as services:
+        reports = await services.handover.catch_up(_when(now))
         return sum(sum(r.moved.values()) + r.waiting for r in reports)
 
 
 @coroutine_job
 async def plan(now: str | None = None) -> int:
     """Keep one handover job scheduled per shift end in the coming 48 hours."""
-    async with _service() as svc:
+    async with _services() as services:
         when = _when(now)
-        schedules = await svc.schedules(when)
-        return plan_handovers(svc.keys.prefix, schedules, when, svc.url)
-
-
-@functools.cache
-def _catalogs() -> Catalogs:
-    return Catalogs()
+        schedules = await services.calendar.schedules(when)
+        assert services.planner is not None
+        return await asyncio.to_thread(services.planner.handovers, schedules, when)
 
 
 @coroutine_job
 async def dispatch() -> int:
     """Render and hand the new outbox messages to the delivery jobs."""
-    from ..runtime import ensure_secret
+    from ..runtime import ensure_secret  # status links are signed
 
-    settings = ensure_secret(Settings.from_env())
-    async with _service() as svc:
+    async with _services(ensure_secret(_job_settings())) as services:
         total = 0
-        while n := await delivery.dispatch(svc, _catalogs(), settings):
+        while n := await services.outbox.dispatch():
             total += n
         return total
-
-
-async def _waiting_starts(svc: Service) -> list[float]:
-    return sorted({s for _, s in await svc.redis.zrange(svc.keys.waiting, 0, -1, withscores=True)})

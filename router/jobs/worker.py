@@ -11,41 +11,42 @@ from rq import Worker
 from rq.cron import CronScheduler
 
 from ..settings import Settings
-from ..store.keys import Keys
 from . import tasks
-from .planner import connection, queue
+from .queues import JobQueue
 
+_TASKS = "router.jobs.tasks"
 PERIODIC = (  # (job, seconds)
-    (tasks.sweep, 60),
-    (tasks.dispatch, 5),
-    (tasks.plan, 600),
-    (tasks.catch_up, 300),
+    ("sweep", 60),
+    ("dispatch", 5),
+    ("plan", 600),
+    ("catch_up", 300),
 )
 
 
-def _cron(prefix: str) -> None:
+def _cron(settings: Settings) -> None:
+    jobs = JobQueue.connect(settings.redis_url or "", settings.key_prefix)
     scheduler = CronScheduler(
-        connection=connection(), name=f"{prefix}-cron-{os.getpid()}", logging_level="WARNING"
+        connection=jobs.connection,
+        name=f"{settings.key_prefix}-cron-{os.getpid()}",
+        logging_level="WARNING",
     )
-    for func, seconds in PERIODIC:
-        scheduler.register(func, Keys(prefix).queue, interval=seconds)
+    for name, seconds in PERIODIC:
+        scheduler.register(getattr(tasks, name), jobs.queue.name, interval=seconds)
     scheduler.start()
 
 
-def run(*, burst: bool = False, cron: bool = True) -> None:
-    settings = Settings.from_env()
-    prefix = settings.key_prefix
-    conn = connection()
-    q = queue(prefix, conn)
+def run(settings: Settings, *, burst: bool = False, cron: bool = True) -> None:
+    tasks.configure(settings)
+    jobs = JobQueue.connect(settings.redis_url or "", settings.key_prefix)
     now = datetime.now(UTC).isoformat()
-    q.enqueue(tasks.catch_up, now, job_id=f"{prefix}-catchup-start-{os.getpid()}")
-    q.enqueue(tasks.plan, now, job_id=f"{prefix}-plan-start-{os.getpid()}")
+    for name in ("catch_up", "plan"):
+        jobs.enqueue(f"{_TASKS}.{name}", now, job_id=jobs.job_id(name, "start", os.getpid()))
     child = None
     if cron and not burst:
-        child = mp.get_context("spawn").Process(target=_cron, args=(prefix,), daemon=True)
+        child = mp.get_context("spawn").Process(target=_cron, args=(settings,), daemon=True)
         child.start()
     try:
-        Worker([q], connection=conn, name=f"{prefix}-{os.getpid()}").work(
+        Worker([jobs.queue], connection=jobs.connection, name=f"{jobs.prefix}-{os.getpid()}").work(
             with_scheduler=True, burst=burst, logging_level="WARNING"
         )
     finally:

@@ -19,7 +19,7 @@ import msgspec
 from redis.asyncio import Redis
 
 from ..domain.case import Case, CaseEvent
-from ..domain.errors import FollowsunError, InputError
+from ..domain.errors import InputError, VersionConflict
 from ..domain.handover import Outbox, Packet
 from .batching import ScriptBatcher
 from .codec import decode, encode
@@ -88,14 +88,6 @@ return out
 
 _HELD = ("assigned", "acknowledged")
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-
-
-class VersionConflict(FollowsunError):
-    """Someone else changed the case first (HTTP 409 at the edge); nothing was written."""
-
-    def __init__(self, case_id: str, expected: int, found: int) -> None:
-        super().__init__(f"case {case_id} is at version {found}, not {expected}")
-        self.case_id, self.expected, self.found = case_id, expected, found
 
 
 class Change(msgspec.Struct, frozen=True, kw_only=True):
@@ -279,7 +271,9 @@ class CaseStore:
 
     async def team_loads(self, team_ids: Sequence[str]) -> dict[str, int]:
         """Open cases per team, in one round trip."""
-        out = await self._prepare(keys=[self.keys.teams_rev, *map(self.keys.team_open, team_ids)])
+        out = await self._prepare(
+            keys=[self.keys.schedules_rev, *map(self.keys.team_open, team_ids)]
+        )
         return dict(zip(team_ids, out[1:], strict=True))
 
     async def page(

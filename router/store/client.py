@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import redis
 from redis.asyncio import BlockingConnectionPool, Redis
 
-__all__ = ["connect"]
+__all__ = ["connect", "connect_sync"]
 
 
 def connect(url: str, *, max_connections: int = 100, wait: float = 10.0) -> Redis:
@@ -15,3 +16,8 @@ def connect(url: str, *, max_connections: int = 100, wait: float = 10.0) -> Redi
         url, max_connections=max_connections, timeout=wait, health_check_interval=30
     )
     return Redis.from_pool(pool)
+
+
+def connect_sync(url: str) -> redis.Redis:
+    """A synchronous client, for RQ (its queues, workers and callbacks are synchronous)."""
+    return redis.Redis.from_url(url)

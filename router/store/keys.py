@@ -28,23 +28,30 @@ class Keys:
         """Set of team ids."""
         return self._k("teams")
 
-    @property
-    def teams_rev(self) -> str:
-        """Counter bumped on every team change, so processes know to reload."""
-        return self._k("teams", "rev")
-
     def team_revisions(self, team_id: str) -> str:
         """Stream of a team's schedule revisions (who changed what)."""
         return self._k("team", team_id, "revisions")
+
+    # the policy
+    @property
+    def policy(self) -> str:
+        """Hash {v: version, doc: Policy msgpack}: the policy every process routes by."""
+        return self._k("policy")
+
+    @property
+    def policy_revisions(self) -> str:
+        """Stream of the policy's revisions (who changed what)."""
+        return self._k("policy", "revisions")
+
+    @property
+    def schedules_rev(self) -> str:
+        """Counter bumped on every team and policy change, so processes know to reload."""
+        return self._k("schedules", "rev")
 
     # cases
     def case(self, case_id: str) -> str:
         """Hash {v: version, doc: Case msgpack}."""
         return self._k("case", case_id)
-
-    @property
-    def case_seq(self) -> str:
-        return self._k("case", "seq")
 
     @property
     def cases(self) -> str:

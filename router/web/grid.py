@@ -10,9 +10,8 @@ import msgspec
 
 from ..domain.coverage import languages_of, team_filter
 from ..domain.index import ShiftIndex
-from ..domain.language import parse_lang
 from ..domain.model import Team
-from ..domain.timeline import UTC, wall_to_utc
+from ..domain.timeline import wall_to_utc
 
 State = Literal["full", "partial", "none"]
 _SAMPLES = (0, 15, 30, 45)
@@ -71,22 +70,3 @@ def heatmap(
             Row(language=lang.tag, cells=cells, covered=sum(c.state == "full" for c in cells))
         )
     return rows
-
-
-def on_shift(
-    teams: dict[str, Team],
-    index: ShiftIndex,
-    at: datetime,
-    *,
-    language: str | None,
-    skill: str | None,
-    tier: int | None,
-) -> list[tuple[Team, datetime, datetime]]:
-    """Teams on shift at `at` serving the cell's language (for the cell's detail list)."""
-    lang = parse_lang(language) if language else None
-    out = []
-    for shift in index.at(at.astimezone(UTC)):
-        team = teams[shift.team]
-        if team_filter(team, language=lang, skill=skill, tier=tier):
-            out.append((team, shift.start, shift.end))
-    return sorted(out, key=lambda x: (x[0].tier, x[0].id))

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+from functools import lru_cache
 from typing import Any
 
+from babel import Locale
 from babel.dates import get_timezone_location
 from litestar import Controller, MediaType, Request, get
 from litestar.params import FromPath
 from litestar.response import Template
 
-from ..api.deps import context
-from ..delivery import sent_updates
+from ..domain.case import Case
+from ..domain.errors import BadLink
 from ..domain.timeline import parse_zone
+from ..http.context import Context, context
 from ..i18n import Catalogs
 from ..i18n.labels import page_labels, status_names
 from ..i18n.render import local_time, region_name
-from ..status_links import BadLink, read_status_token
 
-TEMPLATES = Path(__file__).parent / "templates"
-RTL = {"ar", "he", "fa", "ur"}
+__all__ = ["StatusPage"]
 
 
 def _from_accept_language(catalogs: Catalogs, header: str) -> str:
@@ -42,9 +42,19 @@ def _from_accept_language(catalogs: Catalogs, header: str) -> str:
     return "en"
 
 
+@lru_cache(maxsize=64)
 def _page_locale(code: str) -> tuple[str, str]:
-    lang = code.replace("_", "-")
-    return lang, "rtl" if code.split("_")[0] in RTL else "ltr"
+    """The page's `lang` (BCP 47) and `dir` (CLDR's "rtl" or "ltr") for a catalog code."""
+    return code.replace("_", "-"), Locale.parse(code).text_direction
+
+
+async def _case_of(ctx: Context, token: str) -> Case:
+    """The case a status link grants, or BadLink (also for a case that no longer exists)."""
+    case_id = ctx.services.links.read(token, now=ctx.now)
+    case = await ctx.services.cases.store.get(case_id)
+    if case is None:
+        raise BadLink("unknown case")
+    return case
 
 
 class StatusPage(Controller):
@@ -52,19 +62,11 @@ class StatusPage(Controller):
     include_in_schema = False
 
     @get("/{token:str}")
-    async def page(
-        self,
-        token: FromPath[str],
-        request: Request[Any, Any, Any],
-    ) -> Template:
+    async def page(self, token: FromPath[str], request: Request[Any, Any, Any]) -> Template:
         ctx = context(request)
         catalogs: Catalogs = request.app.state.catalogs
-        secret: str = request.app.state.secret
         try:
-            case_id = read_status_token(secret, token, now=ctx.now)
-            case = await ctx.svc.cases.get(case_id)
-            if case is None:
-                raise BadLink("unknown case")
+            case = await _case_of(ctx, token)
         except BadLink as err:
             return self._bad_link(request, catalogs, err.locale)
         cust = case.escalation.customer
@@ -72,7 +74,7 @@ class StatusPage(Controller):
         t = catalogs.get(code)
         zone = parse_zone(cust.timezone, "customer.timezone")
         labels = page_labels(t)
-        sent = await sent_updates(ctx.svc.redis, ctx.svc.keys, case.id)
+        sent = await ctx.services.outbox.store.sent_updates(case.id)
         updates = [
             {
                 "iso": u.at.isoformat(),
@@ -82,8 +84,8 @@ class StatusPage(Controller):
             }
             for u in sent
         ]
-        await ctx.svc.schedules(ctx.now)
-        region = ctx.svc.region_of(case.team)
+        await ctx.services.calendar.schedules(ctx.now)  # region_of reads the loaded calendar
+        region = ctx.services.calendar.region_of(case.team)
         lang, direction = _page_locale(code)
         return Template(
             media_type=MediaType.HTML,
@@ -127,6 +129,3 @@ class StatusPage(Controller):
                 "body": labels["invalid_body"],
             },
         )
-
-
-__all__ = ["TEMPLATES", "StatusPage"]

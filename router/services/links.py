@@ -8,19 +8,11 @@ import hmac
 from datetime import datetime, timedelta
 from functools import lru_cache
 
-from .domain.errors import FollowsunError
-from .settings import Settings
+from ..domain.case import Case
+from ..domain.errors import BadLink
+from ..settings import Settings
 
-__all__ = ["BadLink", "make_status_token", "read_status_token", "status_url"]
-
-
-class BadLink(FollowsunError):
-    """The link was tampered with, is incomplete, or has expired; `locale` says in which
-    language to apologise when the link itself still tells (an expired but genuine link)."""
-
-    def __init__(self, reason: str, locale: str | None = None) -> None:
-        super().__init__(reason)
-        self.locale = locale
+__all__ = ["StatusLinks", "make_status_token", "read_status_token", "status_url"]
 
 
 @lru_cache(maxsize=8)
@@ -67,3 +59,18 @@ def read_status_token(secret: str, token: str, *, now: datetime) -> str:
     if int(expires) <= now.timestamp():
         raise BadLink("expired", locale)
     return case_id
+
+
+class StatusLinks:
+    """The status links of one deployment: its secret, base URL and link lifetime."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def for_case(self, case: Case) -> str:
+        """The link a case's customer gets, signed at the case's creation."""
+        return status_url(self._settings, case.id, case.escalation.customer.locale, case.created_at)
+
+    def read(self, token: str, *, now: datetime) -> str:
+        """The case id a token grants, or BadLink."""
+        return read_status_token(self._settings.secret, token, now=now)

@@ -8,20 +8,9 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 
-from ..domain.case import IllegalTransition
-from ..domain.errors import FollowsunError, InputError, RoutingError, ScheduleError
-from ..store import StaleTeam, VersionConflict
+from ..domain import errors as e
 
 MEDIA = "application/problem+json"
-
-
-class NotFound(FollowsunError):
-    def __init__(self, what: str, ident: str) -> None:
-        super().__init__(f"{what} {ident} does not exist")
-
-
-class PreconditionRequired(FollowsunError):
-    """A write to a team must say which version it edits (If-Match)."""
 
 
 def problem(status: int, title: str, detail: str = "", **extra: Any) -> Response[dict[str, Any]]:
@@ -83,46 +72,45 @@ def on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"), str(exc.detail), **extra)
 
 
-def on_domain(_: Request[Any, Any, Any], exc: FollowsunError) -> Response[Any]:
-    if isinstance(exc, InputError):
-        return problem(
-            400,
-            "Invalid request",
-            str(exc),
-            field=exc.field,
-            reason=exc.reason,
-            errors=[{"field": exc.field, "reason": exc.reason}],
-        )
-    if isinstance(exc, ScheduleError):
-        errors = [
-            {"field": p.path or "body", "reason": p.message}
-            for p in exc.problems
-            if p.severity == "error"
-        ]
-        return problem(
-            422,
-            "Invalid schedule",
-            str(exc),
-            field=errors[0]["field"] if errors else "body",
-            errors=errors,
-        )
-    if isinstance(exc, NotFound):
-        return problem(404, "Not found", str(exc))
-    if isinstance(exc, IllegalTransition):
-        return problem(409, "Illegal transition", str(exc), status_was=exc.status)
-    if isinstance(exc, VersionConflict):
-        return problem(409, "Conflict", str(exc))
-    if isinstance(exc, StaleTeam):
-        return problem(
-            412,
-            "Precondition failed",
-            f"{exc}; fetch the team again and reapply your change",
-            current_version=exc.found,
-        )
-    if isinstance(exc, PreconditionRequired):
-        return problem(428, "Precondition required", str(exc))
-    if isinstance(exc, RoutingError):
-        return problem(422, "Cannot answer", str(exc))
+def _input(exc: e.InputError) -> dict[str, Any]:
+    return {
+        "field": exc.field,
+        "reason": exc.reason,
+        "errors": [{"field": exc.field, "reason": exc.reason}],
+    }
+
+
+def _schedule(exc: e.ScheduleError) -> dict[str, Any]:
+    errors = [
+        {"field": p.path or "body", "reason": p.message}
+        for p in exc.problems
+        if p.severity == "error"
+    ]
+    return {"field": errors[0]["field"] if errors else "body", "errors": errors}
+
+
+# Every error of the tree (router.domain.errors) and its answer: status, title, and what
+# the body carries beyond the detail. The most specific class in an error's MRO wins.
+ANSWERS: dict[type[e.FollowsunError], tuple[int, str, Any]] = {
+    e.InputError: (400, "Invalid request", _input),
+    e.ScheduleError: (422, "Invalid schedule", _schedule),
+    e.RoutingError: (422, "Cannot answer", None),
+    e.NotFound: (404, "Not found", None),
+    e.Forbidden: (403, "Forbidden", None),
+    e.SignInRequired: (401, "Unauthorized", None),
+    e.IllegalTransition: (409, "Illegal transition", lambda x: {"status_was": x.status}),
+    e.Conflict: (409, "Conflict", None),
+    e.StaleVersion: (412, "Precondition failed", lambda x: {"current_version": x.found}),
+    e.PreconditionRequired: (428, "Precondition required", None),
+    e.BadLink: (404, "Not found", None),
+}
+
+
+def on_domain(_: Request[Any, Any, Any], exc: e.FollowsunError) -> Response[Any]:
+    for cls in type(exc).__mro__:
+        if cls in ANSWERS:
+            status, title, extra = ANSWERS[cls]
+            return problem(status, title, str(exc), **(extra(exc) if extra else {}))
     return problem(500, "Internal error", type(exc).__name__)
 
 
@@ -142,5 +130,5 @@ _TITLES = {
 HANDLERS: dict[Any, Any] = {
     ValidationException: on_validation,
     HTTPException: on_http,
-    FollowsunError: on_domain,
+    e.FollowsunError: on_domain,
 }

@@ -1,0 +1,1 @@
+"""HTTP pieces the API and the web pages share: auth, request context, problems, metrics."""

@@ -1,0 +1,171 @@
+"""From the outbox to the world: render, record, and hand to delivery jobs.
+
+A dispatcher takes the outbox stream's new messages (and those a crashed worker held),
+renders customer updates in the customer's language and zone, records them on the case as
+sent, and enqueues one delivery job per webhook with a deterministic id
+(`router.jobs.delivery`: signed POST, retries with backoff, then a dead letter ops can
+replay).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import msgspec
+from rq import Retry
+
+from ..domain.delivery import DeadLetter, Delivered
+from ..domain.handover import Outbox
+from ..i18n import Catalogs, render
+from ..store import DeadLetters, OutboxStore
+from .links import status_url
+
+if TYPE_CHECKING:
+    from ..jobs.queues import JobQueue
+    from ..settings import Settings
+
+__all__ = ["OutboxService", "render_message"]
+
+DELIVER = "router.jobs.delivery.deliver"
+DEAD_LETTER = "router.jobs.delivery.dead_letter"
+RETRY = Retry(max=4, interval=[2, 10, 60, 300])
+
+
+def _params(msg: Outbox) -> dict[str, Any]:
+    out: dict[str, Any] = dict(msg.params)
+    for name in ("due", "next_update", "start"):
+        out[name] = datetime.fromisoformat(out[name]) if out.get(name) else None
+    return out
+
+
+def render_message(
+    catalogs: Catalogs, msg: Outbox, *, status_url: str, locale: str | None = None
+) -> Delivered:
+    """A customer update in their language (or `locale`); team and ops notes in English."""
+    if msg.audience == "customer":
+        params = {**_params(msg), "status_url": status_url}
+        update = render(
+            catalogs,
+            msg.event,
+            tag=locale or msg.locale,
+            timezone=msg.timezone,
+            now=msg.at,
+            params=params,
+        )
+        subject, body, code = update.subject, update.body, update.locale
+    else:
+        subject = f"[{msg.audience}] case {msg.case}: {msg.event.replace('_', ' ')}"
+        body = "\n".join(f"{k}: {v}" for k, v in sorted(msg.params.items())) or msg.event
+        code = "en"
+    return Delivered(
+        key=msg.key,
+        event=msg.event,
+        audience=msg.audience,
+        case=msg.case,
+        team=msg.team,
+        locale=code,
+        timezone=msg.timezone,
+        subject=subject,
+        body=body,
+        at=msg.at,
+        status_url=status_url if msg.audience == "customer" else "",
+        params=msg.params,
+    )
+
+
+class OutboxService:
+    def __init__(
+        self, store: OutboxStore, catalogs: Catalogs, settings: Settings, jobs: JobQueue | None
+    ) -> None:
+        self.store = store
+        self._catalogs = catalogs
+        self._settings = settings
+        self._jobs = jobs
+
+    def _link(self, msg: Outbox) -> str:
+        if msg.audience != "customer":
+            return ""
+        return status_url(self._settings, msg.case, msg.locale, msg.at)
+
+    def render(self, msg: Outbox, locale: str | None = None, link: str | None = None) -> Delivered:
+        """The message for its reader (or in `locale`), with `link` or a fresh status link."""
+        url = self._link(msg) if link is None else link
+        return render_message(self._catalogs, msg, status_url=url, locale=locale)
+
+    def translate(self, sent: Delivered, locale: str) -> Delivered:
+        """A customer update as sent, rendered again in `locale` (for an agent who does not
+        read the customer's language), with the same status link."""
+        msg = Outbox(
+            key=sent.key,
+            audience="customer",
+            event=sent.event,
+            case=sent.case,
+            at=sent.at,
+            team=sent.team,
+            locale=sent.locale,
+            timezone=sent.timezone,
+            params=sent.params,
+        )
+        return self.render(msg, locale=locale, link=sent.status_url)
+
+    async def dispatch(self, *, count: int = 500, consumer: str | None = None) -> int:
+        """Handle what is new in the outbox (and what a dead consumer left); returns how many."""
+        entries = await self.store.take(consumer or str(os.getpid()), count)
+        handled: list[tuple[str, Delivered | None]] = []
+        for entry_id, msg in entries:
+            sent = msgspec.structs.replace(self.render(msg), seq=entry_id)
+            handled.append((entry_id, sent if msg.audience == "customer" else None))
+            self._deliver(sent)
+        await self.store.done(handled)  # after the jobs: a crash before this re-sends, never loses
+        return len(entries)
+
+    def _deliver(self, sent: Delivered) -> None:
+        urls, jobs = self._settings.webhook_urls(), self._jobs
+        if not urls or jobs is None:
+            return
+        payload = msgspec.json.encode(sent)
+        secret = self._settings.webhook_secret or self._settings.secret
+        digest = hashlib.sha256(sent.key.encode()).hexdigest()[:20]
+        for i, hook in enumerate(urls):
+            job_id = jobs.job_id("deliver", digest, i)
+            if not jobs.exists(job_id):
+                jobs.enqueue(
+                    DELIVER,
+                    hook,
+                    payload,
+                    sent.key,
+                    secret,
+                    job_id=job_id,
+                    retry=RETRY,
+                    on_failure=DEAD_LETTER,
+                    result_ttl=86400,
+                    failure_ttl=86400 * 7,
+                )
+
+    async def dead_letters(self) -> list[DeadLetter]:
+        return await self.store.dead_letters()
+
+    def replay(self, letter_id: str) -> bool:
+        """Deliver a dead letter again (a fresh job with fresh retries); False if unknown.
+        Blocking (RQ's client): async callers run it in a thread."""
+        assert self._jobs is not None, "replay needs the job queue"
+        letters = DeadLetters(self._jobs.connection, self._jobs.prefix)
+        letter = letters.get(letter_id)
+        if letter is None:
+            return False
+        self._jobs.enqueue(
+            DELIVER,
+            letter.url,
+            letter.payload.encode(),
+            letter.key,
+            self._settings.webhook_secret or self._settings.secret,
+            job_id=f"{letter.id}-replay-{int(time.time())}",
+            retry=RETRY,
+            on_failure=DEAD_LETTER,
+        )
+        letters.remove(letter_id)
+        return True
