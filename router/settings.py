@@ -45,6 +45,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def webhook_urls(self) -> list[str]:
         return [u.strip() for u in self.webhooks.split(",") if u.strip()]
 
+    def environ(self) -> dict[str, str]:
+        """These settings as the environment a child process reads them back from (the
+        inverse of `from_env`): how `up` and a multi-worker `serve` hand them on."""
+        env = {_PREFIX + name.upper(): str(getattr(self, name)) for name in self.__struct_fields__}
+        del env[_PREFIX + "REDIS_URL"]
+        if self.redis_url:
+            env["REDIS_URL"] = self.redis_url
+        return env
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from FOLLOWSUN_* variables (and REDIS_URL), converted and checked by msgspec."""

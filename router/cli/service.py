@@ -113,16 +113,19 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
     import uvicorn
 
+    from ..app import create_app
     from ..runtime import ensure_secret, with_store
 
     with with_store(settings) as stored:
         settings = ensure_secret(stored).listening_on(args.host, args.port)
-        os.environ["REDIS_URL"] = settings.redis_url or ""
-        os.environ["FOLLOWSUN_SECRET"] = settings.secret
-        os.environ["FOLLOWSUN_PUBLIC_URL"] = settings.public_url
+        if args.workers == 1:  # this process serves: the app gets the settings directly
+            app: object = create_app(settings)
+        else:  # uvicorn starts worker processes, which read the settings back from the env
+            os.environ.update(settings.environ())
+            app = "router.app:create"
         uvicorn.run(
-            "router.app:create",
-            factory=True,
+            app,  # type: ignore[arg-type]
+            factory=args.workers != 1,
             host=args.host,
             port=args.port,
             workers=args.workers,
@@ -154,12 +157,7 @@ def cmd_up(args: argparse.Namespace, settings: Settings) -> int:
     # `with_store`, which also turns SIGTERM into the same orderly exit).
     with with_store(settings) as stored:
         settings = ensure_secret(stored).listening_on("127.0.0.1", args.port)
-        env = {
-            **os.environ,
-            "REDIS_URL": settings.redis_url or "",
-            "FOLLOWSUN_SECRET": settings.secret,
-            "FOLLOWSUN_PUBLIC_URL": settings.public_url,
-        }
+        env = {**os.environ, **settings.environ()}
         children: list[subprocess.Popen[bytes]] = []
         try:
             if loaded := _seed_empty_store(settings):
