@@ -13,11 +13,9 @@ from ..domain.coverage import Interval, coverage, team_filter
 from ..domain.errors import InputError
 from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
-from ..http.auth import allow
+from ..http.auth import ROLES, allow
 from ..http.context import context
 from ..oncall import oncall_rows
-
-ALL = ("ops", "agent", "intake", "viewer")
 
 
 class CoverageAnswer(msgspec.Struct, kw_only=True):
@@ -36,7 +34,7 @@ class QuestionController(Controller):
     path = "/v1"
     tags = ["calendar"]
 
-    @get("/oncall", opt=allow(*ALL), operation_id="onCall")
+    @get("/oncall", opt=allow(*ROLES), operation_id="onCall")
     async def oncall(
         self,
         request: Request[Any, Any, Any],
@@ -52,7 +50,7 @@ class QuestionController(Controller):
         schedules = await ctx.services.calendar.schedules(ctx.now)
         return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
 
-    @get("/coverage", opt=allow(*ALL), operation_id="coverage")
+    @get("/coverage", opt=allow(*ROLES), operation_id="coverage")
     async def coverage(
         self,
         request: Request[Any, Any, Any],

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from ..domain.errors import InputError
+from ..domain.model import ROLES
 from ..domain.timeline import parse_duration
 from ..schedule_files import read_schedules
 from ..settings import Settings
@@ -265,7 +266,7 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     sc.set_defaults(func=cmd_schedules)
 
     t = sub.add_parser("token", help="print a signed bearer token")
-    t.add_argument("--role", required=True, choices=["ops", "agent", "intake", "viewer"])
+    t.add_argument("--role", required=True, choices=ROLES)
     t.add_argument("--team")
     t.add_argument("--ttl", default="12h")
     t.set_defaults(func=cmd_token)

