@@ -52,7 +52,9 @@ class Services:
         self.policy = PolicyService(stores.policy, stores.teams, self.calendar, planner)
         self.handover = HandoverService(self.cases, stores.queues, stores.marks, planner)
         self.deadlines = DeadlineService(self.cases, stores.queues)
-        self.outbox = OutboxService(stores.outbox, catalogs or Catalogs(), settings, jobs)
+        self.outbox = OutboxService(
+            stores.outbox, stores.cases, catalogs or Catalogs(), settings, jobs
+        )
         self.links = StatusLinks(settings)
 
     def close(self) -> None:

@@ -2,9 +2,9 @@
 
 A dispatcher takes the outbox stream's new messages (and those a crashed worker held),
 renders customer updates in the customer's language and zone, records them on the case as
-sent, and enqueues one delivery job per webhook with a deterministic id
-(`router.jobs.delivery`: signed POST, retries with backoff, then a dead letter ops can
-replay).
+sent, and asks each channel (webhooks, and whatever `router.wiring` adds) which delivery
+jobs the message needs; each is enqueued once, under a deterministic id, and retried with
+backoff until its last failure leaves a dead letter ops can replay.
 """
 
 from __future__ import annotations
@@ -12,23 +12,25 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import msgspec
 from rq import Retry
 
+from ..domain.case import Case
 from ..domain.delivery import DeadLetter, Delivered
 from ..domain.handover import Outbox
 from ..i18n import Catalogs, render
-from ..store import DeadLetters, OutboxStore
+from ..store import CaseStore, DeadLetters, OutboxStore
 from .links import status_url
 
 if TYPE_CHECKING:
     from ..jobs.queues import JobQueue
     from ..settings import Settings
 
-__all__ = ["OutboxService", "render_message"]
+__all__ = ["Channel", "Delivery", "OutboxService", "WebhookChannel", "render_message"]
 
 DELIVER = "router.jobs.delivery.deliver"
 DEAD_LETTER = "router.jobs.delivery.dead_letter"
@@ -77,14 +79,55 @@ def render_message(
     )
 
 
+class Delivery(msgspec.Struct, frozen=True):
+    """One job a channel wants run for one message: the job (dotted path), its arguments,
+    and a name unique among that message's deliveries (it makes the job id)."""
+
+    job: str
+    args: tuple[Any, ...]
+    name: str
+
+
+class Channel(Protocol):
+    """A way out of the outbox (webhooks, e-mail, chat): the deliveries a message needs.
+    `case` is the message's case as stored now (None if it is gone)."""
+
+    def deliveries(self, msg: Outbox, sent: Delivered, case: Case | None) -> list[Delivery]: ...
+
+
+class WebhookChannel:
+    """Every message to every `FOLLOWSUN_WEBHOOKS` URL, signed (`router.jobs.delivery`)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._urls = settings.webhook_urls()
+        self._secret = settings.webhook_secret or settings.secret
+
+    def deliveries(self, msg: Outbox, sent: Delivered, case: Case | None) -> list[Delivery]:
+        if not self._urls:
+            return []
+        payload = msgspec.json.encode(sent)
+        return [
+            Delivery(DELIVER, (url, payload, sent.key, self._secret), str(i))
+            for i, url in enumerate(self._urls)
+        ]
+
+
 class OutboxService:
     def __init__(
-        self, store: OutboxStore, catalogs: Catalogs, settings: Settings, jobs: JobQueue | None
+        self,
+        store: OutboxStore,
+        cases: CaseStore,
+        catalogs: Catalogs,
+        settings: Settings,
+        jobs: JobQueue | None,
+        channels: Sequence[Channel] = (),
     ) -> None:
         self.store = store
+        self._cases = cases
         self._catalogs = catalogs
         self._settings = settings
         self._jobs = jobs
+        self._channels = list(channels) or [WebhookChannel(settings)]
 
     def _link(self, msg: Outbox) -> str:
         if msg.audience != "customer":
@@ -115,30 +158,30 @@ class OutboxService:
     async def dispatch(self, *, count: int = 500, consumer: str | None = None) -> int:
         """Handle what is new in the outbox (and what a dead consumer left); returns how many."""
         entries = await self.store.take(consumer or str(os.getpid()), count)
+        if not entries:
+            return 0
+        cases = {c.id: c for c in await self._cases.get_many(sorted({m.case for _, m in entries}))}
         handled: list[tuple[str, Delivered | None]] = []
         for entry_id, msg in entries:
             sent = msgspec.structs.replace(self.render(msg), seq=entry_id)
             handled.append((entry_id, sent if msg.audience == "customer" else None))
-            self._deliver(sent)
+            for channel in self._channels:
+                self._enqueue(sent.key, channel.deliveries(msg, sent, cases.get(msg.case)))
         await self.store.done(handled)  # after the jobs: a crash before this re-sends, never loses
         return len(entries)
 
-    def _deliver(self, sent: Delivered) -> None:
-        urls, jobs = self._settings.webhook_urls(), self._jobs
-        if not urls or jobs is None:
+    def _enqueue(self, key: str, deliveries: list[Delivery]) -> None:
+        """Each delivery once: its job id comes from the message key and the delivery name."""
+        jobs = self._jobs
+        if jobs is None or not deliveries:
             return
-        payload = msgspec.json.encode(sent)
-        secret = self._settings.webhook_secret or self._settings.secret
-        digest = hashlib.sha256(sent.key.encode()).hexdigest()[:20]
-        for i, hook in enumerate(urls):
-            job_id = jobs.job_id("deliver", digest, i)
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        for d in deliveries:
+            job_id = jobs.job_id("deliver", digest, d.name)
             if not jobs.exists(job_id):
                 jobs.enqueue(
-                    DELIVER,
-                    hook,
-                    payload,
-                    sent.key,
-                    secret,
+                    d.job,
+                    *d.args,
                     job_id=job_id,
                     retry=RETRY,
                     on_failure=DEAD_LETTER,
