@@ -371,7 +371,8 @@ def profile(url: str, prefix: str, n: int) -> str:
 def cleanup(url: str, prefixes: list[str]) -> None:
     conn = redis.Redis.from_url(url)
     for prefix in prefixes:
-        doomed = list(conn.scan_iter(f"{prefix}:*", count=1000))
+        # `{prefix}*`, not `{prefix}:*`: the rounds run under `{prefix}0`, `{prefix}1` ...
+        doomed = list(conn.scan_iter(f"{prefix}*", count=1000))
         doomed += list(conn.scan_iter(f"rq:*{prefix}*", count=1000))
         for start in range(0, len(doomed), 1000):
             conn.delete(*doomed[start : start + 1000])
