@@ -326,7 +326,21 @@ def main() -> int:
     finally:
         web.terminate()
         web.wait(timeout=10)
+        if base.redis_url:  # a store this run did not start: leave nothing of the run in it
+            forget(base.redis_url, env["FOLLOWSUN_KEY_PREFIX"])
         stack.close()
+
+
+def forget(url: str, prefix: str) -> None:
+    """Delete the run's keys and its RQ queue's keys."""
+    conn = redis.Redis.from_url(url)
+    try:
+        for pattern in (f"{prefix}*", f"rq:*{prefix}*"):
+            doomed = list(conn.scan_iter(pattern, count=1000))
+            for start in range(0, len(doomed), 1000):
+                conn.unlink(*doomed[start : start + 1000])
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":
