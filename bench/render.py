@@ -25,6 +25,13 @@ not). Each side runs 20,000 updates per round, 5 rounds, interleaved, GC off whi
 the best round counts (the median is printed too). Calls to the gettext family and to
 babel.dates per update are counted with a profile hook on one pass over the mix.
 
+The e-mail phase times what a customer with an address costs the dispatcher: render as
+above, then the whole MIME message `router.services.mail.update_message` writes (the
+Delivered record, headers, text and HTML parts, base64), interleaved with the other two
+sides in the same rounds; every message of the mix is parsed back with the `email` package
+(policy SMTP) and must carry the raw side's subject and body. Its line `email ratio: Y`, Y
+= e-mail µs per update / raw µs per update, target Y <= 2, comes just before the last.
+
 Run: `.venv/bin/python bench/render.py [--profile]`. The last line is `ratio: X`, X = render
 µs per update / raw µs per update; the target is X <= 2. `--profile` also runs render
 under cProfile and prints where its time goes.
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import email
 import gc
 import io
 import pstats
@@ -45,14 +53,18 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_time, get_datetime_format
 from babel.support import Translations
 
+from router.domain.delivery import Delivered
 from router.i18n.catalogs import Catalogs
 from router.i18n.render import render
+from router.services.mail import update_message
 
 SEED = 20261123
 CASES = 1_000
@@ -214,6 +226,51 @@ def via_raw(c: Case) -> tuple[str, str]:
     return t.gettext(SUBJECTS[c.event]) % values, "\n".join(body)
 
 
+MAIL_SENDER = "Support <support@followsun.example>"
+MAIL_DOMAIN = "followsun.example"
+
+
+def via_email(catalogs: Catalogs, c: Case) -> bytes:
+    """The update as the e-mail the channel sends: render, then the MIME message."""
+    u = render(catalogs, c.event, tag=c.tag, timezone=c.timezone, now=c.now, params=c.params)
+    sent = Delivered(
+        key=f"{c.params['ref']}:1:customer:{c.event}",
+        event=c.event,
+        audience="customer",
+        case=c.params["ref"],
+        team=None,
+        locale=u.locale,
+        timezone=c.timezone,
+        subject=u.subject,
+        body=u.body,
+        at=c.now,
+        status_url=c.params.get("status_url", ""),
+    )
+    return update_message(
+        sent,
+        to="customer@example.com",
+        name=c.params.get("name", ""),
+        sender=MAIL_SENDER,
+        domain=MAIL_DOMAIN,
+    )
+
+
+def email_agrees(catalogs: Catalogs, c: Case) -> bool:
+    """The e-mail parses without a defect and says what the raw calls say."""
+    message = email.message_from_bytes(via_email(catalogs, c), policy=SMTP)
+    assert isinstance(message, EmailMessage)
+    subject, body = via_raw(c)
+    parts = [p for p in message.iter_parts() if isinstance(p, EmailMessage)]
+    texts = [p.get_content().replace("\r\n", "\n") for p in parts]
+    return (
+        not any(p.defects for p in message.walk())
+        and message["Subject"] == subject
+        and [p.get_content_type() for p in parts] == ["text/plain", "text/html"]
+        and texts[0] == body + "\n"
+        and all(p.get_content_charset() == "utf-8" for p in parts)
+    )
+
+
 def time_loop(fn: Callable[[Case], Any], seq: Sequence[Case]) -> float:
     """µs per update for one pass over `seq` (one timer pair around the whole loop)."""
     clock = time.perf_counter_ns
@@ -315,6 +372,11 @@ def main() -> int:
     for c in mismatches[:3]:
         print(f"  MISMATCH {c.event} {c.code}:\n    render {via_render(catalogs, c)!r}")
         print(f"    raw    {via_raw(c)!r}")
+    bad_mail = [c for c in cases if not email_agrees(catalogs, c)]
+    print(
+        f"e-mail: {len(cases) - len(bad_mail)}/{len(cases)} messages parse without a defect "
+        f"with the raw subject and body"
+    )
 
     render_calls = count_calls(lambda c: via_render(catalogs, c), cases)
     raw_calls = count_calls(via_raw, cases)
@@ -324,12 +386,17 @@ def main() -> int:
     def do_render(c: Case) -> Any:
         return via_render(catalogs, c)
 
+    def do_email(c: Case) -> Any:
+        return via_email(catalogs, c)
+
     time_loop(do_render, seq[:2_000])  # warm-up (Babel's locale data, zone caches)
     time_loop(via_raw, seq[:2_000])
-    render_us, raw_us = [], []
-    for _ in range(ROUNDS):  # interleaved so drift hits both sides alike
+    time_loop(do_email, seq[:2_000])
+    render_us, raw_us, email_us = [], [], []
+    for _ in range(ROUNDS):  # interleaved so drift hits every side alike
         render_us.append(time_loop(do_render, seq))
         raw_us.append(time_loop(via_raw, seq))
+        email_us.append(time_loop(do_email, seq))
 
     def summary(xs: list[float]) -> str:
         return (
@@ -339,6 +406,7 @@ def main() -> int:
 
     print(f"render: {summary(render_us)}  [{ROUNDS} rounds x {RENDERS} updates]")
     print(f"raw:    {summary(raw_us)}")
+    print(f"e-mail: {summary(email_us)}  [render + the MIME message]")
 
     def split(key: Callable[[Case], str], groups: Sequence[str]) -> str:
         """render/raw µs per update for each group (best of 3 passes over its updates)."""
@@ -361,10 +429,18 @@ def main() -> int:
         f"target render <= {TARGET_RATIO:.0f}x raw: {'met' if ratio <= TARGET_RATIO else 'MISSED'} "
         f"(median ratio {statistics.median(render_us) / statistics.median(raw_us):.2f})"
     )
+    email_ratio = min(email_us) / min(raw_us)
+    print(
+        f"target e-mail <= {TARGET_RATIO:.0f}x raw: "
+        f"{'met' if email_ratio <= TARGET_RATIO else 'MISSED'} (median ratio "
+        f"{statistics.median(email_us) / statistics.median(raw_us):.2f}; the MIME message "
+        f"alone {min(email_us) - min(render_us):.2f} µs/update)"
+    )
     print(f"total runtime: {time.perf_counter() - wall0:.1f} s")
-    failed = bool(mismatches or bad_locale)
+    failed = bool(mismatches or bad_locale or bad_mail)
     if failed:
-        print("FAILED: render and the raw calls disagree", file=sys.stderr)
+        print("FAILED: render, the e-mail and the raw calls disagree", file=sys.stderr)
+    print(f"email ratio: {email_ratio:.2f}")
     print(f"ratio: {ratio:.2f}")
     return 1 if failed else 0
 

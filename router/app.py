@@ -18,9 +18,12 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from litestar.template.config import TemplateConfig
 
 from .api.cases import CaseController, IntakeController
+from .api.intake_helpdesks import HelpdeskController
 from .api.outbox import OutboxController
 from .api.policy import PolicyController
+from .api.postmortem import PostmortemController
 from .api.questions import QuestionController
+from .api.reports import ReportController
 from .api.teams import TeamController
 from .domain.model import Policy
 from .http.auth import jwt_auth
@@ -64,7 +67,10 @@ ROUTE_HANDLERS = [
     *CONSOLE_HANDLERS,
     OutboxController,
     IntakeController,
+    HelpdeskController,
     CaseController,
+    PostmortemController,
+    ReportController,
     TeamController,
     PolicyController,
     QuestionController,

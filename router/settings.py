@@ -26,7 +26,12 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     public_url: str = ""  # base of status and console links; unset: where the web process listens
     webhooks: str = ""  # comma-separated URLs that receive every outbox message
     webhook_secret: str = ""  # HMAC key for webhook signatures (default: secret)
+    smtp_url: str = ""  # smtp[s]://user:pass@host:port[?starttls=1&cafile=PEM] (services.mail)
+    mail_from: str = ""  # the From: of followsun's e-mail, "Support <help@example.com>"
     status_link_days: int = 30
+    zendesk_secret: str = ""  # verifies POST /v1/intake/zendesk (the webhook's signing secret)
+    freshdesk_secret: str = ""  # X-Followsun-Intake-Secret of POST /v1/intake/freshdesk
+    jsm_secret: str = ""  # X-Followsun-Intake-Secret of POST /v1/intake/jsm
 
     def link_base(self) -> str:
         """The base of the links followsun hands out (status pages, console)."""
@@ -41,6 +46,14 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             host = socket.getfqdn()
         host = f"[{host}]" if ":" in host else host
         return msgspec.structs.replace(self, public_url=f"http://{host}:{port}")
+
+    def intake_secrets(self) -> dict[str, str]:
+        """Helpdesk -> the secret its intake requests are checked with ('' refuses them)."""
+        return {
+            "zendesk": self.zendesk_secret,
+            "freshdesk": self.freshdesk_secret,
+            "jsm": self.jsm_secret,
+        }
 
     def webhook_urls(self) -> list[str]:
         return [u.strip() for u in self.webhooks.split(",") if u.strip()]

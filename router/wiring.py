@@ -15,10 +15,16 @@ from .jobs.queues import JobQueue
 from .services.calendar import Calendar
 from .services.cases import CaseService
 from .services.deadlines import DeadlineService
+from .services.feedback import FeedbackService
 from .services.handover import HandoverService
+from .services.helpdesks import HelpdeskService
 from .services.links import StatusLinks
-from .services.outbox import OutboxService
+from .services.mail import EmailChannel
+from .services.notify import TeamChannel
+from .services.outbox import OutboxService, WebhookChannel
 from .services.policy import PolicyService
+from .services.postmortems import PostmortemService
+from .services.reports import ReportService
 from .services.teams import TeamService
 from .settings import Settings
 from .store import Stores
@@ -48,14 +54,22 @@ class Services:
         # `policy` (schedules/policy.toml) is in force only until the store holds one
         self.calendar = Calendar(stores.teams, stores.policy, stores.cases, policy)
         self.cases = CaseService(stores.cases, self.calendar, planner)
+        self.helpdesks = HelpdeskService(self.cases, self.calendar, settings.intake_secrets())
         self.teams = TeamService(stores.teams, self.calendar, planner)
         self.policy = PolicyService(stores.policy, stores.teams, self.calendar, planner)
         self.handover = HandoverService(self.cases, stores.queues, stores.marks, planner)
         self.deadlines = DeadlineService(self.cases, stores.queues)
+        catalogs = catalogs or Catalogs()
+        channels = [WebhookChannel(settings), TeamChannel(self.calendar, catalogs, settings)]
+        if settings.smtp_url:  # customer updates by e-mail
+            channels.append(EmailChannel(settings))
         self.outbox = OutboxService(
-            stores.outbox, stores.cases, catalogs or Catalogs(), settings, jobs
+            stores.outbox, stores.cases, catalogs, settings, jobs, channels=channels
         )
         self.links = StatusLinks(settings)
+        self.reports = ReportService(stores.facts, self.calendar)
+        self.feedback = FeedbackService(stores.cases, self.links)
+        self.postmortems = PostmortemService(stores.cases)
 
     def close(self) -> None:
         if self.jobs is not None:

@@ -226,7 +226,9 @@ async def test_team_and_ops_messages_are_english(
     by_audience: dict[str, list[dict[str, Any]]] = {}
     for payload in receiver.payloads():
         by_audience.setdefault(payload["audience"], []).append(payload)
-    [team] = by_audience["team"]
+    assigned, team = sorted(by_audience["team"], key=lambda p: p["event"])
+    assert (assigned["event"], assigned["team"]) == ("assigned", "prg-l1")  # at intake
+    assert assigned["case"] == cs["id"]
     assert team["case"] == cs["id"]
     assert team["team"] in report.moved
     assert team["locale"] == "en"
@@ -305,7 +307,8 @@ async def test_failed_deliveries_retry_until_accepted_once(
 ) -> None:
     """A receiver answering 500, 500, 200 gets the message three times and accepts it once."""
     receiver.answer(500, 500, 200)
-    await intake(api, "r-cs", "cs-CZ", "Europe/Prague")
+    # one message: an unroutable case's ops alert (an assigned one also tells its team)
+    await intake(api, "r-cs", "cs-CZ", "Europe/Prague", skill="telepathy")
     await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
@@ -322,7 +325,8 @@ async def test_failed_deliveries_retry_until_accepted_once(
 async def test_dead_letter_and_replay(api, svc, settings, receiver, redis_url, key_prefix) -> None:
     """A receiver that always fails leaves a dead letter; ops replay delivers it once healed."""
     receiver.answer(503)
-    case = await intake(api, "x-cs", "cs-CZ", "Europe/Prague")
+    # one message: an unroutable case's ops alert (an assigned one also tells its team)
+    case = await intake(api, "x-cs", "cs-CZ", "Europe/Prague", skill="telepathy")
     await svc.outbox.dispatch()
     work(redis_url, key_prefix)
 
@@ -332,7 +336,7 @@ async def test_dead_letter_and_replay(api, svc, settings, receiver, redis_url, k
     assert dead.status_code == 200, dead.text
     [letter] = dead.json()
     assert letter["url"] == receiver.url
-    assert letter["key"] == f"{case['id']}:1:customer:received"
+    assert letter["key"] == f"{case['id']}:1:ops:unroutable"
     assert letter["key"] == receiver.requests[0]["headers"]["idempotency-key"]
     assert "503" in letter["error"]
     assert letter["attempts"] == 4

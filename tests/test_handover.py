@@ -454,7 +454,7 @@ async def test_sweep_escalates_an_unacknowledged_case_up_the_chain(svc) -> None:
     [packet] = await svc.cases.handovers(case.id)
     assert (packet.kind, packet.from_team, packet.to_team) == ("escalated", "l1", "l2")
     team_msgs = [m for m in await messages(svc, case.id) if m.audience == "team"]
-    assert [(m.event, m.team) for m in team_msgs] == [("escalated", "l2")]
+    assert [(m.event, m.team) for m in team_msgs] == [("assigned", "l1"), ("escalated", "l2")]
 
     assert await svc.deadlines.sweep(t0 + 2 * H + 2 * M) == {"escalated": 1}
     case = await svc.cases.get(case.id)

@@ -18,6 +18,7 @@ import msgspec
 
 from .errors import IllegalTransition
 from .escalation import Escalation
+from .followup import Feedback, Postmortem
 from .model import Policy, Priority
 from .routing import Decision
 
@@ -72,6 +73,8 @@ class Case(msgspec.Struct, frozen=True, kw_only=True):
     last_handover_at: datetime | None = None
     update_reminders: int = 0
     resolve_overdue_notified: bool = False
+    feedback: Feedback | None = None  # the customer's, once resolved (domain/feedback.py)
+    postmortem: Postmortem | None = None  # a P1's post-incident report (domain/postmortem.py)
 
     @property
     def is_open(self) -> bool:

@@ -12,6 +12,7 @@ the store, services and edges raise these same types.
     ├── NotFound              no such case, team or dead letter
     ├── Forbidden             the caller's role or team may not do this
     ├── SignInRequired        no valid credential (the console sends the browser to sign in)
+    ├── BadSignature          a helpdesk's signature, timestamp or shared secret did not verify
     ├── Conflict              someone else was first; nothing was written
     │   ├── IllegalTransition   the case's status does not allow the action
     │   └── VersionConflict     the case changed under the writer
@@ -96,6 +97,11 @@ class Forbidden(FollowsunError):
 
 class SignInRequired(FollowsunError):
     """No valid credential came with the request."""
+
+
+class BadSignature(FollowsunError):
+    """A signed request (a helpdesk's webhook) did not verify: signature or shared secret
+    wrong or missing, timestamp stale, or no secret configured to check it with."""
 
 
 class Conflict(FollowsunError):

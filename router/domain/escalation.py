@@ -47,6 +47,8 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     help_needed: Text = ""
     source: Short = ""
     external_id: Short = ""
+    # what intake could not take as sent (a helpdesk zone name we cannot place, say)
+    intake_notes: Annotated[list[Short], msgspec.Meta(max_length=10)] = []
 
     def check(self) -> None:
         """Raise InputError naming the field when a value is well-typed but wrong."""

@@ -163,18 +163,22 @@ _TEAM_EVENT = frozenset({"handed_over", "escalated", "reassigned", "assigned"})
 def messages_for(
     before: Case | None, after: Case, event: str, at: datetime, region: str = "", **params: str
 ) -> list[Outbox]:
-    """Who hears about a case event: the team that now holds it, the customer (in their
-    language, rendered at delivery), and operations when nobody could take it."""
+    """Who hears about a case event: the team that now holds it (a case assigned at
+    intake is an "assigned" message to its team), the customer (in their language,
+    rendered at delivery), and operations when nobody could take it (naming the team
+    the case left, if any)."""
     out: list[Outbox] = []
-    if event in _TEAM_EVENT and after.team:
+    team_event = "assigned" if event == "received" and after.status == "assigned" else event
+    if team_event in _TEAM_EVENT and after.team:
         out.append(
             team_message(
                 after,
-                event,
+                team_event,
                 after.team,
                 at,
                 from_team=before.team or "" if before else "",
                 priority=after.priority,
+                due=after.ack_due.isoformat() if after.ack_due else "",
             )
         )
     if after.status == "waiting" and after.decision.starts_at:
@@ -186,5 +190,7 @@ def messages_for(
     elif event in _CUSTOMER_EVENT and after.status != "unroutable":
         out.append(customer_update(after, _CUSTOMER_EVENT[event], at, region=region, **params))
     if after.status == "unroutable":
-        out.append(ops_alert(after, "unroutable", at, reasons="; ".join(after.decision.reasons)))
+        left = {"from_team": before.team} if before and before.team else {}
+        reasons = "; ".join(after.decision.reasons)
+        out.append(ops_alert(after, "unroutable", at, reasons=reasons, **left))
     return out

@@ -23,6 +23,7 @@ Role = Literal["ops", "agent", "intake", "viewer"]  # who calls: see README "The
 ROLES: tuple[Role, ...] = get_args(Role)
 Priority = Literal["P1", "P2", "P3", "P4"]
 Flag = Literal["safety", "security", "legal", "compliance", "vip"]
+IntakeSource = Literal["zendesk", "freshdesk", "jsm"]  # helpdesks POST /v1/intake/<source>
 
 
 class _Doc(
@@ -51,6 +52,15 @@ class HolidaySpec(_Doc):
     subdiv: str | None = None
 
 
+class NotifySpec(_Doc):
+    """Where a team hears of its cases (README "Team notifications"): a Slack incoming
+    webhook, a Microsoft Teams workflow webhook, e-mail addresses."""
+
+    slack: str | None = None
+    teams: str | None = None
+    email: list[str] = []
+
+
 class TeamSpec(_Doc):
     name: str
     timezone: str
@@ -61,6 +71,8 @@ class TeamSpec(_Doc):
     escalates_to: str | None = None
     capacity: int | None = None
     holidays: HolidaySpec | None = None
+    locale: str = "en"  # BCP 47: the language of the team's notifications
+    notify: NotifySpec | None = None
     shifts: list[ShiftRule] = []
     overrides: list[Override] = []
 
@@ -74,11 +86,35 @@ class Targets(_Doc):
     tier: int = 1
 
 
+class Grade(_Doc):
+    """Impact × urgency, as one helpdesk priority maps to it."""
+
+    impact: Level
+    urgency: Level
+
+
+class IntakeMapping(_Doc):
+    """policy.toml `[intake.<source>]`: how one helpdesk's tickets become escalations.
+
+    `priorities` maps the helpdesk's priority names (lower case) to impact × urgency;
+    `default_priority` names the one a ticket without a priority gets. The first tag of
+    `skills`, in the order written, that a ticket carries picks its skill
+    (`default_skill` when none does); every tag of `flags` it carries adds that flag.
+    """
+
+    priorities: dict[str, Grade]
+    default_priority: str = ""
+    skills: dict[str, str] = {}
+    default_skill: str | None = None
+    flags: dict[str, Flag] = {}
+
+
 class Policy(_Doc):
     min_shift_left: timedelta
     escalate_flags: list[Flag]
     matrix: dict[Level, dict[Level, Priority]]
     priorities: dict[Priority, Targets]
+    intake: dict[IntakeSource, IntakeMapping] = {}  # absent source: router.domain.intake's default
 
     def priority_of(self, impact: Level, urgency: Level) -> Priority:
         return self.matrix[impact][urgency]

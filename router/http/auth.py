@@ -105,6 +105,13 @@ def allow(*roles: Role) -> dict[str, frozenset[Role]]:
     return {"roles": frozenset(roles)}
 
 
+def signed_not_bearer() -> dict[str, bool]:
+    """A handler's `opt` for requests that prove their sender by signature or shared secret
+    (helpdesk webhooks, `router.http.signatures`): the JWT middleware lets them through
+    without a token, and the handler must verify them itself before reading the body."""
+    return {"exclude_from_auth": True}  # JWTAuth's exclude_opt_key
+
+
 def read_token(secret: str, encoded: str) -> Principal | None:
     """Verify a bearer token (as the console's cookie carries it); None if it is not valid."""
     try:

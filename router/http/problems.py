@@ -73,10 +73,12 @@ def on_http(_: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
 
 
 def _input(exc: e.InputError) -> dict[str, Any]:
+    """One field, or every field an error names in `errors` (a form checked as a whole)."""
+    each = getattr(exc, "errors", None) or [(exc.field, exc.reason)]
     return {
         "field": exc.field,
         "reason": exc.reason,
-        "errors": [{"field": exc.field, "reason": exc.reason}],
+        "errors": [{"field": field, "reason": reason} for field, reason in each],
     }
 
 
@@ -98,6 +100,7 @@ ANSWERS: dict[type[e.FollowsunError], tuple[int, str, Any]] = {
     e.NotFound: (404, "Not found", None),
     e.Forbidden: (403, "Forbidden", None),
     e.SignInRequired: (401, "Unauthorized", None),
+    e.BadSignature: (401, "Unauthorized", None),
     e.IllegalTransition: (409, "Illegal transition", lambda x: {"status_was": x.status}),
     e.Conflict: (409, "Conflict", None),
     e.StaleVersion: (412, "Precondition failed", lambda x: {"current_version": x.found}),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..domain.delivery import DeadLetter
+from ..domain.delivery import DeadLetter, kept_args
 from ..domain.errors import DeliveryFailed
 from ..services import outbox
 from ..store import DeadLetters
@@ -47,17 +47,29 @@ def deliver(url: str, payload: bytes, key: str, secret: str) -> int:
 
 
 def dead_letter(job: Any, connection: redis.Redis, exc_type: Any, exc: Any, tb: Any) -> None:
-    """RQ failure callback: after the last attempt, keep the message where ops can see it."""
+    """RQ failure callback of every delivery job (webhook, e-mail, chat): after the last
+    attempt, keep the message where ops can see it, with the job and its arguments to
+    replay it (`job.meta["letter"]`, set by `services.outbox`, names its target)."""
     if job.retries_left:
         return  # RQ will try again
-    url, payload, key, _secret = job.args
+    about = job.meta.get("letter") or _before_meta(job)
     letter = DeadLetter(
         id=job.id,
-        url=url,
-        key=key,
+        url=about.get("target", ""),
+        key=about.get("key", ""),
         error=str(exc),
         failed_at=datetime.now(UTC),
         attempts=outbox.RETRY.max + 1,
-        payload=payload.decode(),
+        payload=next((a.decode(errors="replace") for a in job.args if isinstance(a, bytes)), ""),
+        job=job.func_name,
+        args=kept_args(job.args, about.get("secrets", ())),
     )
     DeadLetters(connection, job.id.split("-deliver-")[0]).keep(letter)
+
+
+def _before_meta(job: Any) -> dict[str, Any]:
+    """A webhook job queued before delivery jobs carried `meta["letter"]`."""
+    if job.func_name != outbox.DELIVER:
+        return {}
+    url, _payload, key, _secret = job.args
+    return {"target": url, "key": key, "secrets": [3]}

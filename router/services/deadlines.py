@@ -66,23 +66,23 @@ class DeadlineService:
             n = case.update_reminders
             chain = schedules.chain(case.team) if case.team else []
             team = case.team if n == 0 else (chain[1] if len(chain) > 1 else None)
-            reminder = str(n + 1)
-            outbox.append(
-                team_message(case, "update_overdue", team or case.team, now, reminder=reminder)
-            )
+            told = {"reminder": str(n + 1), "due": case.update_due.isoformat()}
+            outbox.append(team_message(case, "update_overdue", team or case.team, now, **told))
             if n >= 1:
-                outbox.append(ops_alert(case, "update_overdue", now, reminder=reminder))
+                outbox.append(ops_alert(case, "update_overdue", now, **told))
             new = msgspec.structs.replace(
                 new, update_reminders=n + 1, update_due=now + targets.update
             )
             counts["update_reminders"] += 1
         if case.resolve_due <= now and not case.resolve_overdue_notified:
             top = schedules.top_of_chain(case.team)
-            outbox.append(team_message(case, "resolve_overdue", top, now))
+            due = case.resolve_due.isoformat()
+            outbox.append(team_message(case, "resolve_overdue", top, now, due=due))
             new = msgspec.structs.replace(new, resolve_overdue_notified=True)
             counts["resolve_overdue"] += 1
         if case.status == "assigned" and case.ack_due and case.ack_due <= now and new is case:
-            outbox.append(ops_alert(case, "ack_overdue_no_higher_tier", now))
+            due = case.ack_due.isoformat()
+            outbox.append(ops_alert(case, "ack_overdue_no_higher_tier", now, due=due))
             new = msgspec.structs.replace(new, ack_due=now + targets.acknowledge)
         if new is case:
             return None

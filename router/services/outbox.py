@@ -14,13 +14,13 @@ import os
 import time
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import msgspec
 from rq import Retry
 
 from ..domain.case import Case
-from ..domain.delivery import DeadLetter, Delivered
+from ..domain.delivery import DeadLetter, Delivered, job_args
 from ..domain.handover import Outbox
 from ..i18n import Catalogs, render
 from ..store import CaseStore, DeadLetters, OutboxStore
@@ -30,7 +30,14 @@ if TYPE_CHECKING:
     from ..jobs.queues import JobQueue
     from ..settings import Settings
 
-__all__ = ["Channel", "Delivery", "OutboxService", "WebhookChannel", "render_message"]
+__all__ = [
+    "Channel",
+    "Delivery",
+    "OutboxService",
+    "Refreshing",
+    "WebhookChannel",
+    "render_message",
+]
 
 DELIVER = "router.jobs.delivery.deliver"
 DEAD_LETTER = "router.jobs.delivery.dead_letter"
@@ -81,11 +88,15 @@ def render_message(
 
 class Delivery(msgspec.Struct, frozen=True):
     """One job a channel wants run for one message: the job (dotted path), its arguments,
-    and a name unique among that message's deliveries (it makes the job id)."""
+    and a name unique among that message's deliveries (it makes the job id); `target` is
+    what a dead letter names (a URL, a mail address), `secrets` the positions in `args` of
+    the webhook signing key, which a dead letter does not keep (replay puts it back)."""
 
     job: str
     args: tuple[Any, ...]
     name: str
+    target: str = ""
+    secrets: tuple[int, ...] = ()
 
 
 class Channel(Protocol):
@@ -93,6 +104,14 @@ class Channel(Protocol):
     `case` is the message's case as stored now (None if it is gone)."""
 
     def deliveries(self, msg: Outbox, sent: Delivered, case: Case | None) -> list[Delivery]: ...
+
+
+@runtime_checkable
+class Refreshing(Protocol):
+    """A channel that reads the store before each dispatch (the team channel: the teams
+    and where they are told), so that `deliveries` itself stays synchronous."""
+
+    async def refresh(self, now: datetime) -> None: ...
 
 
 class WebhookChannel:
@@ -107,7 +126,7 @@ class WebhookChannel:
             return []
         payload = msgspec.json.encode(sent)
         return [
-            Delivery(DELIVER, (url, payload, sent.key, self._secret), str(i))
+            Delivery(DELIVER, (url, payload, sent.key, self._secret), str(i), url, (3,))
             for i, url in enumerate(self._urls)
         ]
 
@@ -161,6 +180,9 @@ class OutboxService:
         if not entries:
             return 0
         cases = {c.id: c for c in await self._cases.get_many(sorted({m.case for _, m in entries}))}
+        for channel in self._channels:
+            if isinstance(channel, Refreshing):
+                await channel.refresh(max(m.at for _, m in entries))
         handled: list[tuple[str, Delivered | None]] = []
         for entry_id, msg in entries:
             sent = msgspec.structs.replace(self.render(msg), seq=entry_id)
@@ -187,28 +209,40 @@ class OutboxService:
                     on_failure=DEAD_LETTER,
                     result_ttl=86400,
                     failure_ttl=86400 * 7,
+                    meta=_letter(d.target, key, d.secrets),
                 )
 
     async def dead_letters(self) -> list[DeadLetter]:
         return await self.store.dead_letters()
 
     def replay(self, letter_id: str) -> bool:
-        """Deliver a dead letter again (a fresh job with fresh retries); False if unknown.
-        Blocking (RQ's client): async callers run it in a thread."""
+        """Deliver a dead letter again: its job with its arguments (and this deployment's
+        webhook signing key where the letter left it out), a fresh job with fresh retries;
+        False if unknown. Blocking (RQ's client): async callers run it in a thread."""
         assert self._jobs is not None, "replay needs the job queue"
         letters = DeadLetters(self._jobs.connection, self._jobs.prefix)
         letter = letters.get(letter_id)
         if letter is None:
             return False
+        signing_key = self._settings.webhook_secret or self._settings.secret
+        if letter.job:
+            func = letter.job
+            args, secrets = job_args(letter.args, signing_key)
+        else:  # a webhook's letter kept before letters named their job
+            func, secrets = DELIVER, [3]
+            args = [letter.url, letter.payload.encode(), letter.key, signing_key]
         self._jobs.enqueue(
-            DELIVER,
-            letter.url,
-            letter.payload.encode(),
-            letter.key,
-            self._settings.webhook_secret or self._settings.secret,
+            func,
+            *args,
             job_id=f"{letter.id}-replay-{int(time.time())}",
             retry=RETRY,
             on_failure=DEAD_LETTER,
+            meta=_letter(letter.url, letter.key, secrets),
         )
         letters.remove(letter_id)
         return True
+
+
+def _letter(target: str, key: str, secrets: Sequence[int]) -> dict[str, Any]:
+    """A delivery job's `meta`: what its dead letter names (`router.jobs.delivery`)."""
+    return {"letter": {"target": target, "key": key, "secrets": list(secrets)}}

@@ -11,6 +11,7 @@ from ..domain.errors import StaleVersion, VersionConflict
 from .case_queues import CaseQueues
 from .cases import CaseStore, Change, Created, Existing, new_case_id
 from .client import connect, connect_sync
+from .facts import FactStore
 from .keys import Keys
 from .marks import HandoverMarks
 from .outbox import DeadLetters, OutboxStore
@@ -24,6 +25,7 @@ __all__ = [
     "Created",
     "DeadLetters",
     "Existing",
+    "FactStore",
     "HandoverMarks",
     "Keys",
     "OutboxStore",
@@ -53,6 +55,7 @@ class Stores:
         self.queues = CaseQueues(redis, keys)
         self.marks = HandoverMarks(redis, keys)
         self.outbox = OutboxStore(redis, keys)
+        self.facts = FactStore(redis, keys)
 
     async def ping(self) -> None:
         """Raises unless the store answers."""

@@ -23,6 +23,8 @@ from ..domain.errors import InputError, VersionConflict
 from ..domain.handover import Outbox, Packet
 from .batching import ScriptBatcher
 from .codec import decode, encode
+from .facts import LUA as FACTS_LUA
+from .facts import fact_op
 from .keys import Keys
 
 __all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new_case_id"]
@@ -34,7 +36,10 @@ __all__ = ["CaseStore", "Change", "Created", "Existing", "VersionConflict", "new
 # its own: 1 written, {0, current version} conflict, {2, id} the idempotency key
 # names an existing case. Several cases per call make a bulk handover (or a busy intake)
 # one round trip. The keys travel inside the arguments: a standalone server, not a cluster.
-_COMMIT = """
+# `facts` folds the change into the case's summary record (store/facts.py).
+_COMMIT = (
+    FACTS_LUA
+    + """
 local function apply(verb, key, arg, id)
   if verb == 'sadd' then redis.call('SADD', key, id)
   elseif verb == 'srem' then redis.call('SREM', key, id)
@@ -42,6 +47,7 @@ local function apply(verb, key, arg, id)
   elseif verb == 'zrem' then redis.call('ZREM', key, id)
   elseif verb == 'xadd' then redis.call('XADD', key, '*', 'case', id, 'e', arg)
   elseif verb == 'rpush' then redis.call('RPUSH', key, arg)
+  elseif verb == 'facts' then facts(key, id, arg)
   end
 end
 local results = {}
@@ -65,6 +71,7 @@ for n, blob in ipairs(ARGV) do
 end
 return results
 """
+)
 
 
 _LENGTH = struct.Struct(">I").pack
@@ -170,6 +177,9 @@ class CaseStore:
         for event in events:
             payload = encode(event)
             ops += ("xadd", k.case_events(new.id), payload, "xadd", k.events, payload)
+        facts = fact_op(k, old, new, events)  # the case's summary record, in the same step
+        if facts:
+            ops += facts
         for packet in packets:
             payload = encode(packet)
             ops += ("rpush", k.case_handovers(new.id), payload)

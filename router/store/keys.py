@@ -93,6 +93,11 @@ class Keys:
         """The global audit stream."""
         return self._k("events")
 
+    def facts(self, day: str) -> str:
+        """Hash: case id -> its summary facts, for the cases created on one UTC day
+        (`YYYYMMDD`); the record's format is in store/facts.py."""
+        return self._k("facts", day)
+
     # handovers, notifications, jobs
     def case_handovers(self, case_id: str) -> str:
         """List of the handover packets a case has had, oldest first."""

@@ -11,6 +11,8 @@ from pathlib import Path
 from .cases import Cases
 from .coverage import CoveragePage
 from .now import Now
+from .postmortem import PostmortemPage
+from .reports import ReportsPage
 from .sign_in import SignIn
 from .status import StatusPage
 from .teams import Teams
@@ -20,4 +22,4 @@ __all__ = ["CONSOLE_HANDLERS", "TEMPLATES", "StatusPage"]
 TEMPLATES = Path(__file__).parent / "templates"
 
 # The console's controllers, all under /console (see `router.web.console`).
-CONSOLE_HANDLERS = [SignIn, Now, CoveragePage, Teams, Cases]
+CONSOLE_HANDLERS = [SignIn, Now, CoveragePage, Teams, Cases, ReportsPage, PostmortemPage]

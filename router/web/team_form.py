@@ -36,6 +36,7 @@ def spec_data(form: Any) -> dict[str, Any]:
         data["holidays"] = {"country": country}
         if form.get("holidays-subdiv", "").strip():
             data["holidays"]["subdiv"] = form.get("holidays-subdiv").strip()
+    data.update(_notify_fields(form))
     shifts = []
     for i in _indexes(form, "shifts"):
         if form.get(f"shifts-{i}-remove"):
@@ -71,6 +72,23 @@ def spec_data(form: Any) -> dict[str, Any]:
     return data
 
 
+def _notify_fields(form: Any) -> dict[str, Any]:
+    """`locale` and `notify` (left out when blank: English, nobody told)."""
+    data: dict[str, Any] = {}
+    if form.get("locale", "").strip():
+        data["locale"] = form.get("locale").strip()
+    notify: dict[str, Any] = {
+        key: form.get(f"notify-{key}", "").strip()
+        for key in ("slack", "teams")
+        if form.get(f"notify-{key}", "").strip()
+    }
+    if emails := _list(form.get("notify-email", "")):
+        notify["email"] = emails
+    if notify:
+        data["notify"] = notify
+    return data
+
+
 def _indexes(form: Any, name: str) -> list[int]:
     found = {int(m.group(1)) for key in form if (m := re.match(rf"{name}-(\d+)-", key))}
     return sorted(found)
@@ -83,6 +101,8 @@ def field_of(path: str) -> str:
         return f"{m.group(1)}-{m.group(2)}" + (f"-{m.group(3)}" if m.group(3) else "")
     if path.startswith("holidays"):
         return "holidays-" + (path.split(".", 1)[1] if "." in path else "country")
+    if path.startswith("notify."):  # notify.email[1] -> notify-email
+        return "notify-" + path.split(".", 1)[1].split("[")[0]
     return path.split(".")[0].split("[")[0]
 
 

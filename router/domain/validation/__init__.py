@@ -6,7 +6,9 @@ operator fixes a file in one pass rather than one error per run.
 
     _documents   TOML into TeamSpec, every structural problem located, did-you-mean
     _policy      policy.toml: the matrix complete, deadlines positive
+    _intake      policy.toml [intake.<helpdesk>]: priorities, tags, skills, flags
     _team        one team on its own: id, zone, languages, times, rules, overrides
+    _notify      a team's notification locale and channels (https webhooks, addresses)
     _links       escalation links across teams: known, higher tier, no cycle
     _dst         warnings for shifts whose real length a DST change alters
 """

@@ -9,6 +9,7 @@ import msgspec
 from ..errors import Problem, ScheduleError
 from ..model import Policy
 from ._documents import load_toml, located
+from ._intake import intake_problems
 
 _LEVELS = ("high", "medium", "low")
 _PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -16,11 +17,12 @@ _PRIORITIES = ("P1", "P2", "P3", "P4")
 
 def decode_policy(text: str | bytes, source: str = "policy.toml") -> Policy:
     data = load_toml(source, text)
+    problems = intake_problems(data.get("intake"), source)  # located by key, not `[...]`
     try:
-        policy = msgspec.convert(data, Policy)
+        policy = msgspec.convert(data if not problems else data | {"intake": {}}, Policy)
     except msgspec.ValidationError as err:
-        raise ScheduleError([located(source, err)]) from None
-    problems = [*_matrix_problems(policy, source), *_target_problems(policy, source)]
+        raise ScheduleError([*problems, located(source, err)]) from None
+    problems += [*_matrix_problems(policy, source), *_target_problems(policy, source)]
     if policy.min_shift_left < timedelta(0):
         problems.append(
             Problem(source=source, path="min_shift_left", message="must not be negative")

@@ -14,6 +14,7 @@ from ..language import Lang, parse_lang
 from ..model import DAYS, Override, Rule, Slot, Team, TeamSpec
 from ..overlaps import overlap_problems
 from ..timeline import parse_zone
+from ._notify import notify_problems
 
 TEAM_ID = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
@@ -77,6 +78,8 @@ def team_from_spec(team_id: str, spec: TeamSpec, source: str) -> Team:
     zone = _check_fields(team_id, spec, found)
     langs = _languages(spec, found)
     _check_limits(team_id, spec, found)
+    for path, message in notify_problems(spec):  # locale and notify
+        found.bad(path, message)
     calendar = _holiday_calendar(spec, found)
     rules = _rules(spec, found)
     overrides = _overrides(spec, found)
