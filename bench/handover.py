@@ -53,6 +53,7 @@ from rq import Queue, Worker  # noqa: E402
 from rq.job import Job  # noqa: E402
 from rq.registry import StartedJobRegistry  # noqa: E402
 
+from bench.cleanup import forget  # noqa: E402
 from router.domain.case import Case, CaseEvent, open_case  # noqa: E402
 from router.domain.escalation import Customer, Escalation  # noqa: E402
 from router.domain.routing import route  # noqa: E402
@@ -368,17 +369,6 @@ def profile(url: str, prefix: str, n: int) -> str:
     )
 
 
-def cleanup(url: str, prefixes: list[str]) -> None:
-    conn = redis.Redis.from_url(url)
-    for prefix in prefixes:
-        # `{prefix}*`, not `{prefix}:*`: the rounds run under `{prefix}0`, `{prefix}1` ...
-        doomed = list(conn.scan_iter(f"{prefix}*", count=1000))
-        doomed += list(conn.scan_iter(f"rq:*{prefix}*", count=1000))
-        for start in range(0, len(doomed), 1000):
-            conn.delete(*doomed[start : start + 1000])
-    conn.close()
-
-
 def describe(label: str, n: int, run: dict[str, object]) -> str:
     seconds = float(run["seconds"])  # type: ignore[arg-type]
     parts = []
@@ -497,7 +487,7 @@ def main() -> int:
         if server is not None:
             server.stop()
         else:
-            cleanup(url, prefixes)
+            forget(url, prefixes)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

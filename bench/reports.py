@@ -23,7 +23,8 @@ seconds / median indexed seconds; target >= 5).
     .venv/bin/python bench/reports.py [--cases 100000] [--rounds 5] [--baseline-rounds 1]
 
 Without REDIS_URL it runs the data directory's embedded Valkey (router.runtime.with_store)
-in a temporary directory: append-only file, fsync always.
+in a temporary directory: append-only file, fsync always. With REDIS_URL (a store it did not
+start, shared with CI) it deletes every key of its run at the end (bench/cleanup.py).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ sys.path.insert(0, str(ROOT))
 import msgspec  # noqa: E402
 from redis.asyncio import Redis  # noqa: E402
 
+from bench.cleanup import forget  # noqa: E402
 from router.domain import case as lifecycle  # noqa: E402
 from router.domain.case import Case, CaseEvent  # noqa: E402
 from router.domain.escalation import Customer, Escalation  # noqa: E402
@@ -195,7 +197,7 @@ async def timed(label: str, run, rounds: int) -> tuple[float, object]:
     return statistics.median(seconds), answer
 
 
-async def bench(url: str, prefix: str, n: int, rounds: tuple[int, int], *, external: bool) -> int:
+async def bench(url: str, prefix: str, n: int, rounds: tuple[int, int]) -> int:
     redis = Redis.from_url(url)
     policy = read_policy(SCHEDULES)
     settings = Settings(key_prefix=prefix, secret="bench", schedules=SCHEDULES, redis_url=url)
@@ -256,9 +258,6 @@ async def bench(url: str, prefix: str, n: int, rounds: tuple[int, int], *, exter
         return 0 if same else 1
     finally:
         services.close()
-        if external:  # an embedded store goes with its temporary directory
-            async for key in redis.scan_iter(f"{prefix}:*", count=10_000):
-                await redis.unlink(key)
         await redis.aclose()
 
 
@@ -275,16 +274,12 @@ def main() -> int:
         prefix = f"benchrep-{uuid.uuid4().hex[:8]}"
         print(f"store: {store}; {args.cases} cases; prefix {prefix}")
         try:
-            return asyncio.run(
-                bench(
-                    settings.redis_url or "",
-                    prefix,
-                    args.cases,
-                    (args.rounds, args.baseline_rounds),
-                    external=bool(base.redis_url),
-                )
-            )
+            url = settings.redis_url or ""
+            return asyncio.run(bench(url, prefix, args.cases, (args.rounds, args.baseline_rounds)))
         finally:
+            if base.redis_url:  # a store this run did not start: leave nothing of the run
+                gone = forget(base.redis_url, [prefix])
+                print(f"deleted the run's {gone} keys", file=sys.stderr)  # `ratio:` stays last
             shutil.rmtree(data, ignore_errors=True)
 
 

@@ -15,10 +15,13 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
 from .api.cases import CaseController, IntakeController
+from .api.customers import CustomerController
 from .api.intake_helpdesks import HelpdeskController
+from .api.keys import KeyController
 from .api.outbox import OutboxController
 from .api.policy import PolicyController
 from .api.postmortem import PostmortemController
@@ -28,18 +31,24 @@ from .api.teams import TeamController
 from .domain.model import Policy
 from .http.auth import jwt_auth
 from .http.problems import HANDLERS, problem
+from .http.ratelimit import rate_limits
+from .http.security import csrf_config, fix_options_allow, security_headers
 from .i18n import Catalogs
 from .jobs.queues import JobQueue
 from .schedule_files import bootstrap_policy
 from .settings import Settings
 from .store import connect
 from .web import CONSOLE_HANDLERS, TEMPLATES, StatusPage
+from .web.console import COOKIE
 from .wiring import Services
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
 
-MAX_BODY = 256 * 1024
+# the console's and status pages' style sheets (no script anywhere: see http.security)
+STATIC = create_static_files_router(
+    "/static", [TEMPLATES.parent / "static"], include_in_schema=False
+)
 
 
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
@@ -60,6 +69,7 @@ async def readyz(state: State) -> Response[dict[str, str]]:
 
 class Metrics(PrometheusController):
     path = "/metrics"
+    include_in_schema = False  # Prometheus's scrape format, not part of the API
 
 
 ROUTE_HANDLERS = [
@@ -70,10 +80,13 @@ ROUTE_HANDLERS = [
     HelpdeskController,
     CaseController,
     PostmortemController,
+    CustomerController,
     ReportController,
     TeamController,
     PolicyController,
     QuestionController,
+    KeyController,
+    STATIC,
     healthz,
     readyz,
     Metrics,
@@ -126,18 +139,22 @@ def create_app(
         "secret": settings.secret,
     }
     metrics = PrometheusConfig(app_name="followsun", prefix="followsun", group_path=True)
-    return Litestar(
+    app = Litestar(
         route_handlers=ROUTE_HANDLERS,
         on_app_init=[jwt_auth(settings.secret).on_app_init],
         lifespan=[lifespan],
         state=State(state),
         template_config=TemplateConfig(directory=TEMPLATES, engine=JinjaTemplateEngine),
         exception_handlers=HANDLERS,
-        middleware=[metrics.middleware],
+        middleware=[metrics.middleware, *rate_limits(settings, COOKIE)],
         openapi_config=OpenAPIConfig(title="followsun", version="1", path="/schema"),
-        request_max_body_size=MAX_BODY,
+        request_max_body_size=settings.max_body_bytes,
+        csrf_config=csrf_config(settings),
+        before_send=[security_headers],
         debug=False,
     )
+    fix_options_allow(app)
+    return app
 
 
 def create() -> Litestar:

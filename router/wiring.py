@@ -12,8 +12,10 @@ from .domain.model import Policy
 from .i18n import Catalogs
 from .jobs.planner import Planner
 from .jobs.queues import JobQueue
+from .services.apikeys import ApiKeyService
 from .services.calendar import Calendar
 from .services.cases import CaseService
+from .services.customers import CustomerService
 from .services.deadlines import DeadlineService
 from .services.feedback import FeedbackService
 from .services.handover import HandoverService
@@ -47,7 +49,7 @@ class Services:
         jobs: JobQueue | None = None,
         catalogs: Catalogs | None = None,
     ) -> None:
-        self.stores = stores = Stores(redis, settings.key_prefix)
+        self.stores = stores = Stores(redis, settings.key_prefix, replicas=settings.replicas())
         self.jobs = jobs
         planner = Planner(jobs) if jobs is not None else None
         self.planner = planner
@@ -70,6 +72,8 @@ class Services:
         self.reports = ReportService(stores.facts, self.calendar)
         self.feedback = FeedbackService(stores.cases, self.links)
         self.postmortems = PostmortemService(stores.cases)
+        self.customers = CustomerService(stores.customers, stores.cases, self.calendar, jobs)
+        self.api_keys = ApiKeyService(stores.api_keys, settings.secret)
 
     def close(self) -> None:
         if self.jobs is not None:

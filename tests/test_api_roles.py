@@ -169,7 +169,13 @@ async def test_agent_listing_is_scoped_to_their_team(api) -> None:
 def _signed(secret: str = SECRET, expires_in: timedelta = timedelta(hours=1), **extras: str) -> str:
     """A JWT shaped like make_token's, with whatever claims a test needs (even wrong ones)."""
     issued = datetime.now(UTC) - timedelta(hours=2)
-    claims = {"sub": "someone", "iat": issued, "exp": datetime.now(UTC) + expires_in, **extras}
+    claims = {
+        "sub": "someone",
+        "iat": issued,
+        "exp": datetime.now(UTC) + expires_in,
+        "jti": "hand-made",  # a key id: tokens without one are refused (tests/test_api_keys.py)
+        **extras,
+    }
     return jwt.encode(claims, secret, algorithm="HS256")
 
 

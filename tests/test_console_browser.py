@@ -4,15 +4,8 @@ cells and shift ends the tests look at are computed from it."""
 
 from __future__ import annotations
 
-import asyncio
-import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
 from typing import Any
@@ -20,160 +13,38 @@ from urllib.parse import parse_qs, urlparse
 from zoneinfo import ZoneInfo
 
 import holidays as holiday_calendars
-import httpx
 import pytest
-import redis as redis_sync
-from conftest import ROOT, SCHEDULES, SECRET
+from conftest import SCHEDULES, SECRET
 from harness import Harness
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Page
 from redis.asyncio import Redis
+from served import (
+    CONTROLS_WITHOUT_LABEL,
+    TABLES_OUTSIDE_THEIR_CARDS,
+    Server,
+    browser_fixture,
+    html_ok,
+    new_page,
+    run_async,
+    running_server,
+    shot,
+    sign_in,
+)
 
 from router.http.auth import make_token
 from router.schedule_files import read_policy
 from router.services.handover import HandoverReport
 
-SHOTS = ROOT / "test-output" / "screenshots"
 AMS = ZoneInfo("Europe/Amsterdam")
 DAYS = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
-CONTROLS_WITHOUT_LABEL = """() => Array.from(
-  document.querySelectorAll('input:not([type=hidden]), select, textarea')
-).filter(el => !(
-  (el.getAttribute('aria-label') || '').trim()
-  || el.closest('label')
-  || (el.id && document.querySelector('label[for="' + CSS.escape(el.id) + '"]'))
-)).map(el => el.outerHTML)"""
-
-
-class Server:
-    """A running `followsun serve` process with its own key prefix."""
-
-    def __init__(self, base: str, prefix: str, redis_url: str) -> None:
-        self.base = base
-        self.prefix = prefix
-        self.redis_url = redis_url
-
-    def api(self, role: str, team: str | None = None, subject: str | None = None) -> httpx.Client:
-        bearer = make_token(SECRET, role, team, subject=subject)
-        return httpx.Client(
-            base_url=self.base, headers={"Authorization": f"Bearer {bearer}"}, timeout=10
-        )
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+browser = browser_fixture()
 
 
 @pytest.fixture(scope="module")
 def server(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    prefix = f"test-browser-{uuid.uuid4().hex[:10]}"
-    env = {
-        **os.environ,
-        "REDIS_URL": redis_url,
-        "FOLLOWSUN_KEY_PREFIX": prefix,
-        "FOLLOWSUN_SCHEDULES": str(SCHEDULES),
-        "FOLLOWSUN_SECRET": SECRET,
-    }
-    logs = tmp_path_factory.mktemp("serve")
-    loaded = subprocess.run(
-        [sys.executable, "-m", "router.cli", "schedules", "load"],
-        env=env,
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    assert "22 team(s) changed" in loaded.stdout, loaded.stdout
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    with (logs / "serve.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "router.cli", "serve", "--port", str(port)],
-            env=env,
-            cwd=ROOT,
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (logs / "serve.log").read_text()
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the server never answered /healthz"
-            time.sleep(0.1)
-        yield Server(base, prefix, redis_url)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        client = redis_sync.Redis.from_url(redis_url)
-        keys = list(client.scan_iter(f"{prefix}:*", count=1000))
-        keys += list(client.scan_iter(f"rq:*{prefix}*", count=1000))
-        if keys:
-            client.delete(*keys)
-        client.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
-
-
-def new_page(browser: Browser, **options: Any) -> Page:
-    page = browser.new_context(**options).new_page()
-    page.set_default_timeout(10_000)
-    return page
-
-
-def shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
-
-
-def sign_in(page: Page, server: Server, bearer: str, next_: str | None = None) -> None:
-    """Paste the token on the sign-in page and press the button."""
-    url = f"{server.base}/console/login" + (f"?next={next_}" if next_ else "")
-    answer = page.goto(url)
-    assert answer is not None
-    assert answer.status == 200
-    assert answer.headers["content-type"].startswith("text/html")
-    page.fill("#token", bearer)
-    with page.expect_navigation():
-        page.get_by_role("button", name="Sign in").click()
-
-
-def html_ok(answer: Any, status: int = 200) -> None:
-    assert answer is not None
-    assert answer.status == status
-    assert answer.headers["content-type"].startswith("text/html"), answer.headers
-
-
-def run_async(coro: Any) -> Any:
-    """Run a coroutine on a thread of its own (the Playwright sync API owns this thread)."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, coro).result()
+    with running_server(redis_url, tmp_path_factory.mktemp("serve"), "browser") as server:
+        assert "22 team(s) changed" in server.loaded, server.loaded
+        yield server
 
 
 def nl_cell(page: Page, at: datetime) -> Any:
@@ -564,57 +435,6 @@ def test_day_checkboxes_stay_beside_their_day_names_on_a_tablet(server, browser)
         page.context.close()
 
 
-TABLES_OUTSIDE_THEIR_CARDS = """() => {
-  const slack = 1;  // sub-pixel rounding
-  const problems = [];
-  const root = document.documentElement;
-  if (root.scrollWidth > root.clientWidth) {
-    problems.push(`the page scrolls sideways: ${root.scrollWidth} > ${root.clientWidth}`);
-  }
-  for (const table of document.querySelectorAll('table')) {
-    const name = table.id || table.querySelector('th').textContent.trim();
-    const card = table.closest('.panel');
-    if (!card) {
-      problems.push(`${name}: not inside a card`);
-      continue;
-    }
-    const c = card.getBoundingClientRect();
-    const left = c.left + card.clientLeft;
-    const inner = {left, right: left + card.clientWidth};
-    const t = table.getBoundingClientRect();
-    const fits = t.left >= inner.left - slack && t.right <= inner.right + slack;
-    let scroller = null;  // the table's own sideways scroller inside the card, if any
-    for (let el = table.parentElement; el && el !== card; el = el.parentElement) {
-      if (['auto', 'scroll'].includes(getComputedStyle(el).overflowX)) {
-        scroller = el;
-        break;
-      }
-    }
-    if (!fits && !scroller) {
-      problems.push(`${name}: right edge ${t.right} is past its card's ${inner.right}`);
-      continue;
-    }
-    const s = scroller ? scroller.getBoundingClientRect() : null;
-    if (!fits && (s.left < inner.left - slack || s.right > inner.right + slack)) {
-      problems.push(`${name}: its scroller [${s.left}, ${s.right}] leaves the card`);
-    }
-    for (const th of table.querySelectorAll('th')) {
-      const r = th.getBoundingClientRect();
-      const label = `${name}: header "${th.textContent.trim()}"`;
-      if (r.width < 1 || r.height < 1 || getComputedStyle(th).visibility !== 'visible') {
-        problems.push(`${label} is hidden`);
-      } else if (fits && (r.left < inner.left - slack || r.right > inner.right + slack)) {
-        problems.push(`${label} is outside the card`);
-      } else if (!fits) {
-        const x = scroller.scrollLeft - s.left - scroller.clientLeft;
-        if (r.left + x < -slack || r.right + x > scroller.scrollWidth + slack) {
-          problems.push(`${label} cannot be scrolled to`);
-        }
-      }
-    }
-  }
-  return problems;
-}"""
 VIEWPORTS = [(1280, 800), (768, 1024), (1024, 768)]
 PAGES_WITH_TABLES = [  # path, how many tables it shows
     ("/console", 2),

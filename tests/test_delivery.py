@@ -5,175 +5,58 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import threading
 import time
-import uuid
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
-import redis as redis_sync
-from conftest import SCHEDULES, SECRET, token
+import receivers
+from conftest import SECRET, token
 from harness import Harness
-from redis.asyncio import Redis
-from rq import Queue, Retry, SimpleWorker
+from receivers import WebhookReceiver, deployment, fast_retries, harness, post_escalation, work
 
 from router.domain.delivery import Delivered
-from router.i18n import Catalogs
 from router.jobs.delivery import signature
-from router.schedule_files import read_policy
-from router.services import outbox
 from router.settings import Settings
 from router.store.codec import decode
-from router.store.keys import Keys
+
+receiver, forget_queue = receivers.receiver, receivers.forget_queue
 
 OPS = token("ops")
-INTAKE = token("intake")
-CATALOGS = Catalogs()
 
 
-class Receiver:
-    """A webhook endpoint on 127.0.0.1 that records every request and answers per a script
-    (the last status repeats once the script is used up)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self._script = [200]
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                status = receiver._record(self.path, dict(self.headers.items()), body)
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def answer(self, *statuses: int) -> None:
-        with self._lock:
-            self._script = list(statuses)
-
-    def _record(self, path: str, headers: dict[str, str], body: bytes) -> int:
-        headers = {k.lower(): v for k, v in headers.items()}
-        stamp = headers.get("x-followsun-timestamp", "")
-        with self._lock:
-            status = self._script.pop(0) if len(self._script) > 1 else self._script[0]
-            self.requests.append(
-                {
-                    "path": path,
-                    "headers": headers,
-                    "body": body,
-                    "status": status,
-                    "signed": hmac.compare_digest(
-                        headers.get("x-followsun-signature", ""), signature(SECRET, stamp, body)
-                    ),
-                }
-            )
-        return status
-
-    def accepted(self) -> list[dict[str, Any]]:
-        with self._lock:
-            return [r for r in self.requests if 200 <= r["status"] < 300]
-
-    def payloads(self) -> list[dict[str, Any]]:
-        return [json.loads(r["body"]) for r in self.accepted()]
+def signed(request: dict[str, Any]) -> bool:
+    """The request carries our HMAC signature of its timestamp and body."""
+    headers = request["headers"]
+    expected = signature(SECRET, headers.get("x-followsun-timestamp", ""), request["body"])
+    return hmac.compare_digest(headers.get("x-followsun-signature", ""), expected)
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-    r.thread.join(timeout=5)
+def settings(
+    redis_url: str, key_prefix: str, receiver: WebhookReceiver, forget_queue: None
+) -> Settings:
+    return deployment(redis_url, key_prefix, webhooks=receiver.url)
 
 
 @pytest.fixture
-def settings(redis_url: str, key_prefix: str, receiver: Receiver) -> Iterator[Settings]:
-    yield Settings(
-        redis_url=redis_url,
-        key_prefix=key_prefix,
-        secret=SECRET,
-        schedules=SCHEDULES,
-        webhooks=receiver.url,
-    )
-    conn = redis_sync.Redis.from_url(redis_url)  # rq's registry of queues is not prefixed
-    conn.srem("rq:queues", f"rq:queue:{Keys(key_prefix).queue}")
-    conn.close()
-
-
-@pytest.fixture
-async def svc(
-    api: Any, redis_url: str, key_prefix: str, settings: Settings
-) -> AsyncIterator[Harness]:
+async def svc(api: Any, settings: Settings) -> AsyncIterator[Harness]:
     """A service of the test's own over the api fixture's store (teams already loaded)."""
-    client = Redis.from_url(redis_url)
-    harness = Harness(
-        client,
-        read_policy(SCHEDULES),
-        prefix=key_prefix,
-        url=redis_url,
-        settings=settings,
-        catalogs=CATALOGS,
-    )
-    yield harness
-    harness.close()
-    await client.aclose()
+    async with harness(settings) as h:
+        yield h
 
 
 @pytest.fixture(autouse=True)
 def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three retries without waiting (production waits 2, 10, 60, 300 s)."""
-    monkeypatch.setattr(outbox, "RETRY", Retry(max=3, interval=0))
-
-
-def work(redis_url: str, key_prefix: str) -> None:
-    """Run the deployment's RQ queue to empty, in this process."""
-    conn = redis_sync.Redis.from_url(redis_url)
-    try:
-        queue = Queue(Keys(key_prefix).queue, connection=conn)
-        worker = SimpleWorker([queue], connection=conn, name=f"{key_prefix}-{uuid.uuid4().hex[:8]}")
-        worker.work(burst=True, with_scheduler=True)
-    finally:
-        conn.close()
+    fast_retries(monkeypatch)
 
 
 async def intake(
     api: Any, external_id: str, locale: str, timezone: str, **fields: Any
 ) -> dict[str, Any]:
-    body = {
-        "source": "test",
-        "external_id": external_id,
-        "priority": "P3",
-        "skill": "billing",
-        "summary": "Invoice charged twice",
-        "customer": {
-            "id": f"cust-{external_id}",
-            "locale": locale,
-            "timezone": timezone,
-            "name": "Alex",
-        },
-        **fields,
-    }
-    answer = await api.post("/v1/escalations", json=body, headers=INTAKE)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
+    return await post_escalation(api, external_id, locale, timezone, **fields)
 
 
 async def recorded(svc: Harness, case_id: str) -> list[Delivered]:
@@ -290,7 +173,7 @@ async def test_webhook_is_signed_and_carries_the_idempotency_key(
         assert headers["content-type"] == "application/json"
         stamp = headers["x-followsun-timestamp"]
         assert abs(int(stamp) - time.time()) < 120
-        assert request["signed"]
+        assert signed(request)
         mac = hmac.new(SECRET.encode(), f"{stamp}.".encode() + body, hashlib.sha256)
         assert headers["x-followsun-signature"] == "sha256=" + mac.hexdigest()
         assert headers["x-followsun-signature"] != signature(SECRET, stamp, body + b" ")
@@ -316,7 +199,7 @@ async def test_failed_deliveries_retry_until_accepted_once(
     assert len(receiver.accepted()) == 1
     assert len({r["headers"]["idempotency-key"] for r in receiver.requests}) == 1
     assert len({r["body"] for r in receiver.requests}) == 1
-    assert all(r["signed"] for r in receiver.requests)
+    assert all(signed(r) for r in receiver.requests)
     assert await svc.redis.hlen(svc.keys.dead_letters) == 0
     work(redis_url, key_prefix)
     assert len(receiver.requests) == 3  # nothing left to retry
@@ -357,7 +240,7 @@ async def test_dead_letter_and_replay(api, svc, settings, receiver, redis_url, k
     [delivered] = receiver.accepted()
     assert delivered["headers"]["idempotency-key"] == letter["key"]
     assert delivered["body"] == letter["payload"].encode()
-    assert delivered["signed"]
+    assert signed(delivered)
     assert (await api.get("/v1/outbox/dead", headers=OPS)).json() == []
     assert len(receiver.requests) == 5
 

@@ -13,9 +13,15 @@ from typing import Any
 import httpx
 import pytest
 from conftest import SECRET, token
-from playwright.sync_api import Browser, sync_playwright
-from served import running_server
-from test_console_browser import CHROMIUM_ARGS, Server, html_ok, new_page, shot, sign_in
+from served import (
+    Server,
+    browser_fixture,
+    console_page,
+    html_ok,
+    resolved_case,
+    running_server,
+    shot,
+)
 
 from router.domain.feedback import MAX_COMMENT
 from router.http.auth import make_token
@@ -201,36 +207,21 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = browser_fixture()
 
 
-def resolved_case(served: Server, external_id: str, locale: str, zone: str) -> dict[str, Any]:
-    with served.api("intake") as intake:
-        created = intake.post(
-            "/v1/escalations",
-            json={
-                "source": "browser-test",
-                "external_id": external_id,
-                "priority": "P3",
-                "skill": "billing",
-                "summary": "Invoice charged twice",
-                "customer": {"id": f"cust-{external_id}", "locale": locale, "timezone": zone},
-            },
-        )
-    assert created.status_code == 201, created.text
-    case = created.json()
-    steps = [("ack", None), ("resolve", {"resolution": "refunded"})]
-    if case["status"] != "assigned":  # the real clock: its team may be off shift now
-        steps.insert(0, ("reassign", {"team": "dub-l1", "reason": "a test needs it resolved"}))
-    with served.api("ops") as ops:
-        for step, body in steps:
-            answer = ops.post(f"/v1/cases/{case['id']}/{step}", json=body)
-            assert answer.status_code == 200, answer.text
+def rated_case(served: Server, external_id: str, locale: str, zone: str) -> dict[str, Any]:
+    """A resolved case of a customer in `locale` and `zone`, with its status page's URL."""
+    case = resolved_case(
+        served,
+        {
+            "external_id": external_id,
+            "priority": "P3",
+            "skill": "billing",
+            "summary": "Invoice charged twice",
+            "customer": {"id": f"cust-{external_id}", "locale": locale, "timezone": zone},
+        },
+    )
     case["page"] = served.base + path_of(case)
     return case
 
@@ -238,11 +229,10 @@ def resolved_case(served: Server, external_id: str, locale: str, zone: str) -> d
 def test_an_arabic_customer_rates_with_javascript_off(served, browser) -> None:
     """In Chromium with JavaScript disabled, an Arabic customer picks 5 by its label, adds a
     comment and sends: the page thanks them (right to left) and the case holds the rating."""
-    case = resolved_case(served, "fb-browser-ar", "ar-AE", "Asia/Dubai")
+    case = rated_case(served, "fb-browser-ar", "ar-AE", "Asia/Dubai")
     words = labels("ar")
     comment = "شكرًا، تم حل المشكلة بسرعة"
-    page = new_page(browser, java_script_enabled=False, locale="ar-AE")
-    try:
+    with console_page(browser, served, java_script_enabled=False, locale="ar-AE") as page:
         html_ok(page.goto(case["page"]))
         assert page.locator("html").get_attribute("dir") == "rtl"
         assert page.evaluate("() => document.scripts.length") == 0
@@ -260,8 +250,6 @@ def test_an_arabic_customer_rates_with_javascript_off(served, browser) -> None:
         assert page.locator("#feedback-given").inner_text() == words["given"] % {"rating": 5}
         assert page.locator("#feedback-form").count() == 0
         shot(page, "feedback_thanks_ar")
-    finally:
-        page.context.close()
     with served.api("ops") as ops:
         stored = ops.get(f"/v1/cases/{case['id']}").json()["feedback"]
     assert (stored["rating"], stored["comment"], stored["locale"]) == (5, comment, "ar")
@@ -269,16 +257,12 @@ def test_an_arabic_customer_rates_with_javascript_off(served, browser) -> None:
 
 def test_the_ops_console_shows_the_feedback(served, browser) -> None:
     """The case page in the console shows the customer's rating and comment."""
-    case = resolved_case(served, "fb-browser-console", "nl-NL", "Europe/Amsterdam")
+    case = rated_case(served, "fb-browser-console", "nl-NL", "Europe/Amsterdam")
     sent = httpx.post(case["page"], data={"rating": "3", "comment": "Prima"})
     assert sent.status_code == 303
-    page = new_page(browser)
-    try:
-        sign_in(page, served, make_token(SECRET, "viewer"))
+    with console_page(browser, served, make_token(SECRET, "viewer")) as page:
         html_ok(page.goto(f"{served.base}/console/cases/{case['id']}"))
         box = page.locator("#case-feedback")
         assert box.locator("strong").inner_text() == "3 of 5"
         assert "Prima" in box.inner_text()
         assert "in nl" in box.inner_text()
-    finally:
-        page.context.close()

@@ -11,8 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import API_NOW, SCHEDULES, SECRET, Clock, token
+from conftest import API_NOW, SCHEDULES, Clock, token
 from litestar.testing import AsyncTestClient
+from receivers import deployment
 from redis.asyncio import Redis
 
 from router.app import create_app
@@ -21,7 +22,6 @@ from router.domain.validation import decode_policy
 from router.domain.zones import helpdesk_zone
 from router.http.signatures import zendesk_signature
 from router.schedule_files import read_policy, read_team_specs, write_policy
-from router.settings import Settings
 from router.store import CaseStore, Keys, TeamStore
 
 ZENDESK, FRESHDESK, JSM = "zd-signing-secret", "fd-shared-secret", "jsm-shared-secret"
@@ -31,14 +31,8 @@ OPS = token("ops")
 @pytest.fixture
 async def helpdesks(redis_url: str, key_prefix: str, clock: Clock) -> AsyncIterator[Any]:
     """The api of conftest, with a secret configured for every helpdesk."""
-    settings = Settings(
-        redis_url=redis_url,
-        key_prefix=key_prefix,
-        secret=SECRET,
-        schedules=SCHEDULES,
-        zendesk_secret=ZENDESK,
-        freshdesk_secret=FRESHDESK,
-        jsm_secret=JSM,
+    settings = deployment(
+        redis_url, key_prefix, zendesk_secret=ZENDESK, freshdesk_secret=FRESHDESK, jsm_secret=JSM
     )
     seed = Redis.from_url(redis_url)
     await TeamStore(seed, Keys(key_prefix)).load(read_team_specs(SCHEDULES), by="test", at=API_NOW)
@@ -123,6 +117,7 @@ async def test_a_signed_zendesk_ticket_opens_a_case_mapped_by_the_policy(helpdes
         "vip": False,
         "name": "Anna de Vries",
         "email": "anna@example.nl",
+        "region": "",  # the policy's [residency] gives none by source or default
     }
     assert (esc["source"], esc["external_id"], esc["intake_notes"]) == ("zendesk", "4711", [])
     assert esc["summary"].startswith("Invoice charged twice\n\nThe customer paid")
@@ -140,17 +135,27 @@ async def test_a_replayed_zendesk_ticket_answers_200_with_the_same_case(helpdesk
     assert total == 1
 
 
+async def test_rails_eastern_time_opens_the_case_in_new_york(helpdesks) -> None:
+    """Zendesk's most common zone name, through CLDR's metazone and Windows zone data."""
+    body = zendesk_ticket(requester={"id": "6", "time_zone": "Eastern Time (US & Canada)"})
+    answer = await post_zendesk(helpdesks, body)
+    assert answer.status_code == 201, answer.text
+    esc = answer.json()["escalation"]
+    assert esc["customer"]["timezone"] == "America/New_York"
+    assert not esc.get("intake_notes")
+
+
 async def test_a_zone_name_we_cannot_place_is_utc_with_the_reason_kept(helpdesks) -> None:
-    """Rails' "Eastern Time (US & Canada)" is no CLDR name: the case opens (201), the
-    customer's zone is UTC and the escalation says why."""
-    body = zendesk_ticket(requester={"id": "7", "time_zone": "Eastern Time (US & Canada)"})
+    """Rails' "Edinburgh" is no CLDR name of a zone: the case opens (201), the customer's
+    zone is UTC and the escalation says why."""
+    body = zendesk_ticket(requester={"id": "7", "time_zone": "Edinburgh"})
     answer = await post_zendesk(helpdesks, body)
     assert answer.status_code == 201, answer.text
     esc = answer.json()["escalation"]
     assert esc["customer"]["timezone"] == "UTC"
     assert esc["customer"]["locale"] == "en"
     [note] = esc["intake_notes"]
-    assert '"Eastern Time (US & Canada)"' in note
+    assert '"Edinburgh"' in note
     assert "UTC" in note
 
 
@@ -245,20 +250,20 @@ async def test_without_a_configured_secret_every_helpdesk_is_refused(api, cases)
         pytest.param(lambda t: t.pop("ticket"), "ticket", id="no-ticket"),
     ],
 )
-async def test_a_malformed_ticket_is_400_naming_the_field(helpdesks, cases, change, field) -> None:
+async def test_a_malformed_ticket_is_422_naming_the_field(helpdesks, cases, change, field) -> None:
     body = zendesk_ticket()
     change(body)
     answer = await post_zendesk(helpdesks, body)
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == 422, answer.text
     assert answer.headers["content-type"].startswith("application/problem+json")
     assert answer.json()["field"] == field
     await assert_nothing_written(cases, "zendesk", "4711")
 
 
-async def test_a_body_that_is_not_json_is_400_on_the_body(helpdesks, cases) -> None:
+async def test_a_body_that_is_not_json_is_422_on_the_body(helpdesks, cases) -> None:
     raw = b"ticket=4711"
     answer = await helpdesks.post("/v1/intake/zendesk", content=raw, headers=signed(raw, API_NOW))
-    assert answer.status_code == 400, answer.text
+    assert answer.status_code == 422, answer.text
     assert answer.json()["field"] == "body"
     await assert_nothing_written(cases, "zendesk", "4711")
 
@@ -475,6 +480,23 @@ def test_a_policy_without_intake_is_valid() -> None:
         ("American Samoa", "Pacific/Pago_Pago"),
         ("  tokyo ", "Asia/Tokyo"),
         ("", "UTC"),
+        # Rails' names through CLDR metazones, Windows zones and aliases
+        ("Eastern Time (US & Canada)", "America/New_York"),
+        ("Central Time (US & Canada)", "America/Chicago"),
+        ("Mountain Time (US & Canada)", "America/Denver"),
+        ("Pacific Time (US & Canada)", "America/Los_Angeles"),
+        ("Atlantic Time (Canada)", "America/Halifax"),
+        ("Newfoundland", "America/St_Johns"),  # Windows "Newfoundland Standard Time"
+        ("Greenland", "America/Nuuk"),  # Windows "Greenland Standard Time"
+        ("Hawaii", "Pacific/Honolulu"),  # metazone "Hawaii Time", one zone
+        ("Central America", "America/Guatemala"),
+        ("Ekaterinburg", "Asia/Yekaterinburg"),
+        ("Rangoon", "Asia/Yangon"),  # alias Asia/Rangoon
+        ("Cape Verde Is.", "Atlantic/Cape_Verde"),
+        ("Solomon Is.", "Pacific/Guadalcanal"),
+        ("Chatham Is.", "Pacific/Chatham"),
+        ("Eastern Standard Time", "America/New_York"),  # a Windows id as it is
+        ("Amsterdam (Netherlands)", "Europe/Amsterdam"),
     ],
 )
 def test_helpdesk_zone_names_resolve_through_iana_and_cldr(name, zone) -> None:
@@ -482,9 +504,22 @@ def test_helpdesk_zone_names_resolve_through_iana_and_cldr(name, zone) -> None:
     assert (found, why) == (zone, None)
 
 
-@pytest.mark.parametrize("name", ["Eastern Time (US & Canada)", "Edinburgh", "Greenland", "Mars"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Edinburgh",  # no zone's CLDR city
+        "Arizona",
+        "Marshall Is.",  # two zones in CLDR
+        "Alaska",  # CLDR's "Alaska Time" is six zones, none of them Windows'
+        "Arabian Standard Time",  # Windows: Dubai (+4); CLDR: Riyadh, Baghdad (+3)
+        "Eastern Time (Canada)",  # America/New_York is in the US
+        "Eastern Time (Atlantis)",  # no territory
+        "Mars",
+    ],
+)
 def test_helpdesk_zone_names_nobody_can_place_are_utc_with_a_reason(name) -> None:
-    """Not guessed: Greenland has four zones, Edinburgh is no zone's CLDR city."""
+    """Not guessed: a name CLDR does not give exactly one zone, or a zone outside the
+    territories the name's parenthesis lists, is UTC with the reason."""
     found, why = helpdesk_zone(name)
     assert found == "UTC"
     assert why

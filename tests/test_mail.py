@@ -6,14 +6,12 @@ from __future__ import annotations
 import contextlib
 import email
 import ipaddress
-import socket
 import ssl
-import threading
-import uuid
 import zlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
 from email.message import EmailMessage
 from email.policy import SMTP
 from pathlib import Path
@@ -21,82 +19,33 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+import receivers
 import redis as redis_sync
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
-from conftest import SCHEDULES, SECRET, token
+from conftest import token
 from harness import Harness
-from redis.asyncio import Redis
-from rq import Queue, Retry, SimpleWorker
+from receivers import (
+    deployment,
+    fast_retries,
+    harness,
+    post_escalation,
+    serve_smtp,
+    work,
+)
 
 from router.domain.delivery import Delivered
 from router.domain.errors import InputError
-from router.i18n import Catalogs
-from router.jobs import tasks
-from router.schedule_files import read_policy
-from router.services import outbox
-from router.services.mail import SEND, EmailChannel, SmtpServer
+from router.services.mail import SEND, EmailChannel, SmtpServer, update_message
 from router.settings import Settings
-from router.store.keys import Keys
+
+mailbox, plain_smtp, forget_queue = receivers.mailbox, receivers.plain_smtp, receivers.forget_queue
 
 OPS = token("ops")
-INTAKE = token("intake")
-CATALOGS = Catalogs()
 MAIL_FROM = "Followsun Support <support@followsun.example>"
 USER, PASSWORD = "followsun", "p@ss/wörd:%42"  # every character a URL must escape
 
 
 # -- the SMTP servers ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Received:
-    sender: str
-    recipients: list[str]
-    data: bytes
-    reply: str
-    tls: bool
-    login: str | None
-
-    @property
-    def message(self) -> EmailMessage:
-        parsed = email.message_from_bytes(self.data, policy=SMTP)
-        assert isinstance(parsed, EmailMessage)
-        return parsed
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it is given, with how it came, and
-    answers per a script (the last reply repeats once the script is used up)."""
-
-    def __init__(self) -> None:
-        self.received: list[Received] = []
-        self._script = ["250 OK"]
-        self._lock = threading.Lock()
-
-    def answer(self, *replies: str) -> None:
-        with self._lock:
-            self._script = list(replies)
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        with self._lock:
-            reply = self._script.pop(0) if len(self._script) > 1 else self._script[0]
-            login = session.auth_data.login.decode() if session.authenticated else None
-            self.received.append(
-                Received(
-                    sender=envelope.mail_from,
-                    recipients=list(envelope.rcpt_tos),
-                    data=envelope.original_content or envelope.content,
-                    reply=reply,
-                    tls=server.transport.get_extra_info("ssl_object") is not None,
-                    login=login,
-                )
-            )
-        return reply
-
-    def accepted(self) -> list[Received]:
-        with self._lock:
-            return [r for r in self.received if r.reply.startswith("250")]
 
 
 def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> Any:
@@ -105,18 +54,6 @@ def _authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data
         PASSWORD.encode(),
     )
     return AuthResult(success=ok, auth_data=data if ok else None)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def serve(mailbox: Mailbox, **options: Any) -> Controller:
-    controller = Controller(mailbox, hostname="127.0.0.1", port=_free_port(), **options)
-    controller.start()
-    return controller
 
 
 @dataclass(frozen=True)
@@ -203,63 +140,16 @@ def certs(tmp_path_factory: pytest.TempPathFactory) -> Certs:
     return files
 
 
-@pytest.fixture
-def mailbox() -> Mailbox:
-    return Mailbox()
-
-
-@pytest.fixture
-def plain_smtp(mailbox: Mailbox) -> Iterator[str]:
-    """A plain SMTP server on loopback; its URL."""
-    controller = serve(mailbox)
-    yield f"smtp://127.0.0.1:{controller.port}"
-    controller.stop()
-
-
 # -- the deployment ------------------------------------------------------------------------
 
 
-def deployment(redis_url: str, key_prefix: str, smtp_url: str) -> Settings:
-    return Settings(
-        redis_url=redis_url,
-        key_prefix=key_prefix,
-        secret=SECRET,
-        schedules=SCHEDULES,
-        smtp_url=smtp_url,
-        mail_from=MAIL_FROM,
-    )
+def mail_deployment(redis_url: str, key_prefix: str, smtp_url: str) -> Settings:
+    return deployment(redis_url, key_prefix, smtp_url=smtp_url, mail_from=MAIL_FROM)
 
 
 @pytest.fixture(autouse=True)
 def fast_retry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Three retries without waiting (production waits 2, 10, 60, 300 s)."""
-    monkeypatch.setattr(outbox, "RETRY", Retry(max=3, interval=0))
-
-
-@pytest.fixture
-def forget_queue(redis_url: str, key_prefix: str) -> Iterator[None]:
-    yield
-    conn = redis_sync.Redis.from_url(redis_url)  # rq's registry of queues is not prefixed
-    conn.srem("rq:queues", f"rq:queue:{Keys(key_prefix).queue}")
-    conn.close()
-
-
-async def harness(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> AsyncIterator[Harness]:
-    """Services of the test's own with `settings`, which the worker's jobs read too (as
-    `followsun worker` hands them its settings)."""
-    monkeypatch.setattr(tasks, "_settings", settings)
-    client = Redis.from_url(settings.redis_url or "")
-    h = Harness(
-        client,
-        read_policy(SCHEDULES),
-        prefix=settings.key_prefix,
-        url=settings.redis_url,
-        settings=settings,
-        catalogs=CATALOGS,
-    )
-    yield h
-    h.close()
-    await client.aclose()
+    fast_retries(monkeypatch)
 
 
 @pytest.fixture
@@ -272,39 +162,16 @@ async def svc(
     monkeypatch: pytest.MonkeyPatch,
 ) -> AsyncIterator[Harness]:
     """The deployment sending through the plain server, over the api fixture's store."""
-    async for h in harness(monkeypatch, deployment(redis_url, key_prefix, plain_smtp)):
+    async with harness(mail_deployment(redis_url, key_prefix, plain_smtp), monkeypatch) as h:
         yield h
-
-
-def work(redis_url: str, key_prefix: str) -> None:
-    """Run the deployment's RQ queue to empty, in this process."""
-    conn = redis_sync.Redis.from_url(redis_url)
-    try:
-        queue = Queue(Keys(key_prefix).queue, connection=conn)
-        worker = SimpleWorker([queue], connection=conn, name=f"{key_prefix}-{uuid.uuid4().hex[:8]}")
-        worker.work(burst=True, with_scheduler=True)
-    finally:
-        conn.close()
 
 
 async def intake(
     api: Any, external_id: str, locale: str, timezone: str, email_address: str = ""
 ) -> dict[str, Any]:
-    customer = {"id": f"cust-{external_id}", "locale": locale, "timezone": timezone}
-    customer["name"] = "Alex Müller"
-    if email_address:
-        customer["email"] = email_address
-    body = {
-        "source": "test",
-        "external_id": external_id,
-        "priority": "P3",
-        "skill": "billing",
-        "summary": "Invoice charged twice",
-        "customer": customer,
-    }
-    answer = await api.post("/v1/escalations", json=body, headers=INTAKE)
-    assert answer.status_code == 201, answer.text
-    return answer.json()
+    return await post_escalation(
+        api, external_id, locale, timezone, name="Alex Müller", email_address=email_address
+    )
 
 
 async def sent_updates(svc: Harness, case_id: str) -> list[Delivered]:
@@ -537,14 +404,14 @@ async def test_tls_and_login_with_a_private_ca(
     server's certificate checked against `cafile=`; the password reaches no job argument
     and nothing else in Redis."""
     if mode == "starttls":
-        controller = serve(
+        controller = serve_smtp(
             mailbox,
             tls_context=certs.server_context(),
             require_starttls=True,
             authenticator=_authenticate,
         )
     else:
-        controller = serve(
+        controller = serve_smtp(
             mailbox,
             ssl_context=certs.server_context(),
             authenticator=_authenticate,
@@ -554,7 +421,7 @@ async def test_tls_and_login_with_a_private_ca(
     credentials = f"{quote(USER, safe='')}:{quote(PASSWORD, safe='')}"
     url = f"{scheme}://{credentials}@localhost:{controller.port}?cafile={certs.ca}{query}"
     try:
-        async for svc in harness(monkeypatch, deployment(redis_url, key_prefix, url)):
+        async with harness(mail_deployment(redis_url, key_prefix, url), monkeypatch) as svc:
             await intake(api, f"m-{mode}", "de-DE", "Europe/Berlin", "alex@example.com")
             await svc.outbox.dispatch()
             work(redis_url, key_prefix)
@@ -576,7 +443,7 @@ async def test_an_untrusted_certificate_is_refused(
 ) -> None:
     """Without the CA, the server's certificate does not verify: no mail, a dead letter
     whose error names the server but not the password."""
-    controller = serve(
+    controller = serve_smtp(
         mailbox,
         ssl_context=certs.server_context(),
         authenticator=_authenticate,
@@ -584,7 +451,7 @@ async def test_an_untrusted_certificate_is_refused(
     )
     url = f"smtps://{USER}:{quote(PASSWORD, safe='')}@localhost:{controller.port}"
     try:
-        async for svc in harness(monkeypatch, deployment(redis_url, key_prefix, url)):
+        async with harness(mail_deployment(redis_url, key_prefix, url), monkeypatch) as svc:
             await intake(api, "m-untrusted", "de-DE", "Europe/Berlin", "alex@example.com")
             await svc.outbox.dispatch()
             work(redis_url, key_prefix)
@@ -661,3 +528,39 @@ def test_mail_settings_come_from_the_environment() -> None:
         with pytest.raises(InputError) as caught:
             EmailChannel(Settings(smtp_url="smtp://relay:25", mail_from=mail_from))
         assert caught.value.field == "FOLLOWSUN_MAIL_FROM"
+
+
+def test_long_subjects_and_names_in_any_script_fold_into_well_formed_lines() -> None:
+    """A 200-character Arabic subject and a long name that is not ASCII: encoded words of
+    whole characters, every line under 79, read back exactly; the text right-to-left."""
+    subject = " ".join(["تم تحديث طلبك FS-000123 لدى فريق الدعم"] * 5)
+    name = "Jürgen Ångström-Müller " * 6
+    sent = Delivered(
+        key="FS-000123:2:customer:update",
+        event="update",
+        audience="customer",
+        case="FS-000123",
+        team=None,
+        locale="ar",
+        timezone="Asia/Riyadh",
+        subject=subject,
+        body="مرحبا،\n\n<b>ليس ترميزا</b> & أكثر",
+        at=datetime(2026, 11, 23, 9, 0, tzinfo=UTC),
+        status_url="https://status.example.com/c/0a1b2c3d",
+    )
+    raw = update_message(
+        sent, to="customer@example.com", name=name, sender=MAIL_FROM, domain="followsun.example"
+    )
+    message = well_formed(raw)
+    assert message["Subject"] == subject
+    # RFC 2047 decoding joins adjacent encoded words (policy SMTP's address parser puts a
+    # space between them, so the compat32 decoder reads the header here)
+    to = email.message_from_bytes(raw)["To"]
+    assert str(make_header(decode_header(to))) == f"{name.strip()} <customer@example.com>"
+    assert message["In-Reply-To"] == message["References"] == "<FS-000123@followsun.example>"
+    plain, page = alternatives(message)
+    assert content(plain) == sent.body + "\n\n" + sent.status_url + "\n"
+    markup = content(page)
+    assert '<html lang="ar" dir="rtl">' in markup
+    assert "&lt;b&gt;ليس ترميزا&lt;/b&gt; &amp; أكثر" in markup
+    assert f'<a href="{sent.status_url}">' in markup

@@ -12,7 +12,7 @@ import pytest
 from conftest import API_NOW, SECRET, token
 
 from router.domain.case import CaseEvent
-from router.domain.postmortem import IncompleteReport, check_report, timeline
+from router.domain.postmortem import Draft, IncompleteReport, check_report, timeline
 from router.http.auth import make_token
 
 OPS, INTAKE, VIEWER = token("ops"), token("intake"), token("viewer")
@@ -26,7 +26,7 @@ REPORT = {
 def test_every_missing_field_is_named_at_once() -> None:
     """Root cause, steps and prevention are each required; an empty step is named by index."""
     with pytest.raises(IncompleteReport) as caught:
-        check_report("  ", ["fine", " "], "")
+        check_report(Draft(root_cause="  ", steps=["fine", " "], prevention=""))
     assert caught.value.errors == [
         ("root_cause", "required: what caused the incident"),
         ("steps[1]", "an empty step"),
@@ -34,9 +34,11 @@ def test_every_missing_field_is_named_at_once() -> None:
     ]
     assert caught.value.field == "root_cause"
     with pytest.raises(IncompleteReport) as caught:
-        check_report("x", [], "y")
+        check_report(Draft(root_cause="x", steps=[], prevention="y"))
     assert [f for f, _ in caught.value.errors] == ["steps"]
-    assert check_report(" cause ", [" one "], " never ") == ("cause", ["one"], "never")
+    assert check_report(
+        Draft(root_cause=" cause ", steps=[" one "], prevention=" never ")
+    ) == Draft(root_cause="cause", steps=["one"], prevention="never")
 
 
 def test_the_timeline_reads_the_events_in_order() -> None:
@@ -228,6 +230,13 @@ async def test_only_ops_write_it(api, clock) -> None:
 # -- the console's form ------------------------------------------------------------------------
 
 
+def csrf(page: Any) -> str:
+    """The CSRF token the console put in its form (a POST without it is refused)."""
+    found = re.search(r'name="_csrf_token" value="([^"]+)"', page.text)
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
 async def test_the_console_form_saves_the_report(api, clock) -> None:
     """On the case page ops fill the three fields (steps one per line) and save; the page
     shows the report and links the Markdown."""
@@ -242,6 +251,7 @@ async def test_the_console_form_saves_the_report(api, clock) -> None:
             "root_cause": REPORT["root_cause"],
             "steps": "\n".join(REPORT["steps"]) + "\n\n",
             "prevention": REPORT["prevention"],
+            "_csrf_token": csrf(page),
         }
         saved = await api.post(
             f"/console/cases/{case['id']}/postmortem", data=form, follow_redirects=False
@@ -269,7 +279,9 @@ async def test_the_console_form_says_what_is_missing(api, clock) -> None:
     case = await resolved_p1(api, clock, "pm-console-bad")
     api.cookies.set("fs_token", make_token(SECRET, "ops"))
     try:
+        page = await api.get(f"/console/cases/{case['id']}")
         form = {"root_cause": "Sandbox key in production", "steps": " \n ", "prevention": ""}
+        form["_csrf_token"] = csrf(page)
         answer = await api.post(
             f"/console/cases/{case['id']}/postmortem", data=form, follow_redirects=False
         )

@@ -7,14 +7,18 @@ from __future__ import annotations
 import csv
 import io
 import math
+import os
+import subprocess
+import sys
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
-from conftest import API_NOW, token
+from conftest import API_NOW, ROOT, token
 from harness import Harness
 from redis.asyncio import Redis
 
@@ -26,6 +30,7 @@ from router.domain.report_charts import hourly, weekly
 from router.domain.report_csv import COLUMNS, report_csv
 from router.domain.reports import build_report, spread
 from router.domain.stats import percentile
+from router.store import Backfill
 
 OPS, VIEWER, INTAKE = token("ops"), token("viewer"), token("intake")
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday
@@ -353,15 +358,23 @@ def since(at: int | None, created: int) -> int | None:
 
 
 def by_hand(case: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
-    """What the report should know of one case, worked out here from its events."""
+    """What the report should know of one case, worked out here from its events (and its
+    document for where it stands now, who asked and about what)."""
     created = instant(events[0]["at"])
     assert events[0]["type"] == "received"
     held = [e for e in events if e["status"] not in ("waiting", "unroutable")]
     ratings = [int(e["detail"]["rating"]) for e in events if e["type"] == "feedback"]
+    esc = case["escalation"]
     return {
+        "id": case["id"],
         "team": case["team"] or "(none)",
+        "team_id": case["team"] or "",
+        "tier": str(case["tier"]),
         "priority": case["priority"],
         "language": case["language"],
+        "customer": esc["customer"]["id"],
+        "topic": (esc.get("skill") or "", summary_words(esc["summary"])),
+        "opened": events[0]["at"],
         "created": created,
         "ack": since(first(events, "acknowledged"), created),
         "resolve": since(first(events, "resolved"), created),
@@ -403,6 +416,110 @@ def expected_row(key: str, items: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def expected_groups(items: list[dict[str, Any]], group: str) -> list[dict[str, Any]]:
+    """The groups' rows: tiers and priorities in their order, the others busiest first."""
+    buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        buckets[item[group]].append(item)
+    rows = [expected_row(k, v) for k, v in buckets.items()]
+    if group == "tier":
+        return sorted(rows, key=lambda r: int(r["key"]))
+    if group == "priority":
+        return sorted(rows, key=lambda r: r["key"])
+    return sorted(rows, key=lambda r: (-r["cases"], r["key"]))
+
+
+def expected_targets(
+    items: list[dict[str, Any]], targets: dict[str, tuple[timedelta, timedelta]], now: int
+) -> list[dict[str, Any]]:
+    out = []
+    for priority in sorted(set(targets) | {i["priority"] for i in items}):
+        mine = [i for i in items if i["priority"] == priority]
+        row: dict[str, Any] = {"priority": priority, "cases": len(mine)}
+        for kind, name, target in zip(
+            ("ack", "resolve"), ("acknowledge", "resolve"), targets[priority], strict=True
+        ):
+            met, missed = verdicts(mine, kind, target // timedelta(milliseconds=1), now)
+            row[f"{name}_target_s"] = target.total_seconds()
+            row[f"{name}_met"], row[f"{name}_missed"] = met, missed
+            row[f"{name}_share"] = round(met / (met + missed), 4) if met + missed else None
+        out.append(row)
+    return out
+
+
+def expected_ratings(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    found: dict[str, list[int]] = defaultdict(list)
+    for i in items:
+        if i["rating"] is not None:
+            found[i[key]].append(i["rating"])
+    rows = [
+        {
+            "key": k,
+            "count": len(v),
+            "mean": round(sum(v) / len(v), 2),
+            "counts": [v.count(r) for r in range(1, 6)],
+        }
+        for k, v in found.items()
+    ]
+    return sorted(rows, key=lambda r: (-r["count"], r["key"]))
+
+
+def expected_repeats(items: list[dict[str, Any]], since: int) -> list[dict[str, Any]]:
+    """Chains of one customer, then of one topic, each case within 30 days of the one
+    before, two or more, reaching the window: most cases first, then the latest."""
+    out = []
+    for kind in ("customer", "topic"):
+        chains: dict[Any, list[list[dict[str, Any]]]] = defaultdict(list)
+        for i in sorted(items, key=lambda i: (i["created"], i["id"])):
+            key = i[kind]
+            if kind == "topic" and not key[1]:
+                continue
+            runs = chains[key]
+            if not runs or i["created"] - runs[-1][-1]["created"] > 30 * DAY:
+                runs.append([])
+            runs[-1].append(i)
+        found = [
+            (key, run)
+            for key, runs in chains.items()
+            for run in runs
+            if len(run) > 1 and run[-1]["created"] >= since
+        ]
+        found.sort(key=lambda f: (-len(f[1]), -f[1][-1]["created"]))
+        out += [
+            {
+                "kind": kind,
+                "customer": key if kind == "customer" else "",
+                "skill": key[0] if kind == "topic" else "",
+                "words": key[1] if kind == "topic" else "",
+                "cases": len(run),
+                "first": run[0]["opened"],
+                "last": run[-1]["opened"],
+                "ids": [i["id"] for i in reversed(run)],
+            }
+            for key, run in found
+        ]
+    return out
+
+
+def expected_charts(items: list[dict[str, Any]], zone: str) -> dict[str, list[dict[str, Any]]]:
+    """Resolve times by tier and week opened (from Monday, UTC); volume by language and
+    hour of the day in `zone`."""
+    weeks: dict[tuple[str, int], list[int]] = defaultdict(list)
+    hours: dict[tuple[str, int], int] = defaultdict(int)
+    for i in items:
+        opened = datetime.fromtimestamp(i["created"] / 1000, UTC)
+        if i["resolve"] is not None:
+            monday = opened.date() - timedelta(days=opened.weekday())
+            weeks[(monday.isoformat(), int(i["tier"]))].append(i["resolve"])
+        hours[(i["language"], opened.astimezone(ZoneInfo(zone)).hour)] += 1
+    by_week = [
+        {"week": w, "tier": t, "cases": len(v), "p50": nearest(v, 50), "p90": nearest(v, 90)}
+        for (w, t), v in sorted(weeks.items())
+    ]
+    by_hour = [{"language": k, "hour": h, "cases": n} for (k, h), n in sorted(hours.items())]
+    return {"by_week": by_week, "by_hour": by_hour}
+
+
 async def recomputed(api: Any, cases: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     out = []
     for case in cases.values():
@@ -412,32 +529,47 @@ async def recomputed(api: Any, cases: dict[str, dict[str, Any]]) -> list[dict[st
     return out
 
 
-async def test_report_numbers_equal_what_the_events_say(api, clock, svc) -> None:
-    """Each group's numbers are the ones recomputed here from every case's events."""
+async def test_the_whole_answer_is_what_the_events_say(api, clock, svc, policy) -> None:
+    """For every grouping, in a zone not UTC, the whole answer equals the report worked out
+    here from nothing but `/v1/cases/{id}`, its `/events`, the teams' regions and the
+    policy's targets: groups and total, targets, ratings, repeats and the charts."""
     cases = await drive(api, clock, svc)
     items = await recomputed(api, cases)
-    for group in ("team", "priority", "language"):
-        answer = await api.get(
-            "/v1/reports",
-            params={"from": "2026-11-23", "to": "2026-11-23", "group": group},
-            headers=VIEWER,
-        )
+    teams = (await api.get("/v1/teams", headers=OPS)).json()
+    regions = {t["id"]: t["region"] for t in teams}
+    for i in items:
+        i["region"] = regions.get(i["team_id"], "") or "(none)"
+    targets = {p: (t.acknowledge, t.resolve) for p, t in policy.priorities.items()}
+    zone = "America/Sao_Paulo"  # 09:00Z is 06:00 there
+    start = datetime(2026, 11, 23, 3, 0, tzinfo=UTC)  # midnight in São Paulo
+    for group in ("team", "tier", "language", "priority", "region"):
+        params = {"from": "2026-11-23", "to": "2026-11-23", "group": group, "tz": zone}
+        answer = await api.get("/v1/reports", params=params, headers=VIEWER)
         assert answer.status_code == 200, answer.text
         report = answer.json()
-        assert (report["from"], report["to"]) == ("2026-11-23T00:00:00Z", "2026-11-24T00:00:00Z")
-        buckets: dict[str, list[dict[str, Any]]] = defaultdict(list)
-        for item in items:
-            buckets[item[group]].append(item)
-        assert {r["key"]: r for r in report["groups"]} == {
-            k: expected_row(k, v) for k, v in buckets.items()
+        assert (report["from"], report["to"]) == ("2026-11-23T03:00:00Z", "2026-11-24T03:00:00Z")
+        expected = {
+            "group": group,
+            "zone": zone,
+            "total": expected_row("total", items),
+            "groups": expected_groups(items, group),
+            "targets": expected_targets(items, targets, ms(clock.now)),
+            "ratings_by_team": expected_ratings(items, "team"),
+            "ratings_by_language": expected_ratings(items, "language"),
+            "repeats": expected_repeats(items, ms(start)),
+            **expected_charts(items, zone),
         }
-        assert report["total"] == expected_row("total", items)
+        assert {k: report[k] for k in expected} == expected
+        assert set(report) == {*expected, "from", "to", "generated_at"}
     # the scenario's plain facts, as a reader would state them
     total = report["total"]
     assert (total["cases"], total["handovers"], total["escalations"]) == (6, 1, 1)
     assert (total["unroutable"], total["waited"], total["still_waiting"]) == (1, 2, 0)
     assert (total["ratings"], total["rating_mean"]) == (2, 3.0)
     assert total["wait"] == {"count": 2, "p50": 1800.0, "p90": 7200.0}  # e at 09:30, d at 11:00
+    assert {(r["kind"], r["cases"]) for r in report["repeats"]} == {("customer", 2), ("topic", 2)}
+    assert {h["hour"] for h in report["by_hour"]} == {6}
+    assert {r["key"] for r in report["groups"]} == {"EMEA", "AMER"}
 
 
 def verdicts(items: list[dict[str, Any]], kind: str, target: int, now: int) -> tuple[int, int]:
@@ -560,3 +692,97 @@ async def test_reports_are_for_ops_and_viewers(api) -> None:
     assert (await api.get("/v1/reports", headers=INTAKE)).status_code == 403
     assert (await api.get("/v1/reports")).status_code == 401
     assert (await api.get("/v1/reports", headers=VIEWER)).status_code == 200
+
+
+# -- the backfill: cases opened before the summary index ---------------------------------------
+
+
+def backfill(redis_url: str, prefix: str) -> str:
+    """`followsun reports backfill` in a process of its own, as an operator runs it."""
+    done = subprocess.run(
+        [sys.executable, "-m", "router.cli", "reports", "backfill", "--chunk", "2"],
+        env={**os.environ, "REDIS_URL": redis_url, "FOLLOWSUN_KEY_PREFIX": prefix},
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def records(redis: Redis, prefix: str) -> dict[bytes, dict[bytes, bytes]]:
+    """Every summary record as stored, day by day."""
+    days = [key async for key in redis.scan_iter(f"{prefix}:facts:*")]
+    return {day: await redis.hgetall(day) for day in sorted(days)}
+
+
+async def test_backfill_writes_back_what_the_commits_kept(api, clock, svc, redis_url) -> None:
+    """Cases whose records are gone (opened before the index), one with the partial record
+    an earlier version left when such a case moved: the report passes over them without
+    failing; the backfill writes every record back byte for byte, the report is whole
+    again, and a second run finds nothing to write."""
+    await drive(api, clock, svc)
+    prefix = svc.keys.prefix
+    kept = await records(svc.redis, prefix)
+    assert sum(len(day) for day in kept.values()) == 6
+    whole = (await api.get("/v1/reports", headers=OPS)).json()
+    assert whole["total"]["cases"] == 6
+    await svc.redis.delete(*kept)
+    (day,) = kept
+    one = next(iter(kept[day]))
+    await svc.redis.hset(day, one, "[null,null,null,1795338600000]")
+    partial = await api.get("/v1/reports", headers=OPS)
+    assert partial.status_code == 200, partial.text
+    assert partial.json()["total"]["cases"] == 0
+
+    out = backfill(redis_url, prefix)
+    assert out.splitlines()[-1].startswith(
+        "backfill: 6 of 6 case(s), 6 record(s) written, 0 already right"
+    ), out
+    assert await records(svc.redis, prefix) == kept
+    assert (await api.get("/v1/reports", headers=OPS)).json() == whole
+    again = backfill(redis_url, prefix)
+    assert "6 of 6 case(s), 0 record(s) written, 6 already right" in again, again
+    assert await records(svc.redis, prefix) == kept
+
+
+async def test_a_case_without_a_record_gets_none_from_its_next_change(api, clock, svc) -> None:
+    """A case opened before the index that moves: its commit writes no partial record; the
+    backfill writes the whole one, the fold of its events."""
+    case = await post(api, "/v1/escalations", body("old-1", "de-DE", "P3", "c1", "x"), INTAKE)
+    facts = svc.services.stores.facts
+    stored = await svc.cases.get(case["id"])
+    assert stored is not None
+    await svc.redis.delete(*await records(svc.redis, svc.keys.prefix))
+    clock.advance(minutes=5)
+    await post(api, f"/v1/cases/{case['id']}/ack")
+    assert await facts.of(stored) is None
+    async for _ in facts.backfill():
+        pass
+    acked = await svc.cases.get(case["id"])
+    assert acked is not None
+    assert await facts.of(acked) == facts_of(acked, await svc.cases.events(case["id"]))
+    assert (await facts.of(acked)).acknowledged == ms(clock.now)  # type: ignore[union-attr]
+
+
+async def test_the_backfill_never_writes_what_a_commit_has_overtaken(api, clock, svc) -> None:
+    """Between the backfill's read of a case and its write, the case is acknowledged: the
+    write is refused and the case read again, so the record holds the acknowledgement."""
+    case = await post(api, "/v1/escalations", body("race-1", "de-DE", "P3", "c2", "x"), INTAKE)
+    facts = svc.services.stores.facts
+    await svc.redis.delete(*await records(svc.redis, svc.keys.prefix))
+    read = await facts._read([case["id"]])
+    clock.advance(minutes=7)
+    await post(api, f"/v1/cases/{case['id']}/ack")  # the service, between read and write
+    progress = Backfill(total=1)
+    assert await facts._rewrite(read, progress) == [case["id"]]
+    assert (progress.seen, progress.written) == (0, 0)
+    stale = read[0][1]
+    assert await facts.of(stale) is None  # nothing of the stale read was written
+    assert await facts._rewrite(await facts._read([case["id"]]), progress) == []
+    record = await facts.of(stale)
+    assert record is not None
+    assert record.acknowledged == ms(clock.now)
+    assert (progress.seen, progress.written) == (1, 1)

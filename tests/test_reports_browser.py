@@ -13,19 +13,18 @@ from typing import Any
 import pytest
 from conftest import SCHEDULES, SECRET
 from harness import Harness
-from playwright.sync_api import Browser, sync_playwright
 from redis.asyncio import Redis
-from served import running_server
-from test_console_browser import (
-    CHROMIUM_ARGS,
+from served import (
     CONTROLS_WITHOUT_LABEL,
     TABLES_OUTSIDE_THEIR_CARDS,
     Server,
+    browser_fixture,
+    console_page,
     html_ok,
-    new_page,
+    resolved_case,
     run_async,
+    running_server,
     shot,
-    sign_in,
 )
 
 from router.domain.escalation import Customer, Escalation
@@ -88,12 +87,7 @@ def served(redis_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         yield server
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+browser = browser_fixture()
 
 
 def bars(page: Any) -> dict[tuple[str, str], float]:
@@ -116,9 +110,9 @@ def cells(page: Any) -> dict[tuple[str, int], int]:
 def test_the_reports_page_draws_the_seeded_cases(served, browser) -> None:
     """Bars per tier and week with the medians of the seeded cases; a cell per language and
     hour holding their counts; both charts named and described, their numbers in tables."""
-    page = new_page(browser, viewport={"width": 1280, "height": 900})
-    try:
-        sign_in(page, served, make_token(SECRET, "viewer"))
+    with console_page(
+        browser, served, make_token(SECRET, "viewer"), viewport={"width": 1280, "height": 900}
+    ) as page:
         html_ok(page.goto(f"{served.base}/console/reports?tz=UTC"))
         assert page.locator('header a[aria-current="page"]').inner_text() == "Reports"
         assert page.locator("#figures").inner_text().startswith(f"{len(SEED)}\ncases opened")
@@ -167,16 +161,39 @@ def test_the_reports_page_draws_the_seeded_cases(served, browser) -> None:
             assert box["x"] >= card["x"]
             assert box["x"] + box["width"] <= card["x"] + card["width"] + 1
         assert page.evaluate(CONTROLS_WITHOUT_LABEL) == []
+        # the seeded summaries share their words ("Report seed <n>"): one topic, no customer
+        topic = page.locator("#repeats-topic tbody tr").all()
+        assert [r.locator("td").first.inner_text() for r in topic] == [str(len(SEED))]
+        assert page.locator("#repeats-customer tbody").inner_text() == "None"
         shot(page, "reports_1280")
-    finally:
-        page.context.close()
+        # in a right-to-left page the charts keep their layout: axis and row labels stay put
+        labels = "els => els.map(e => { const b = e.getBBox(); return [b.x, b.width]; })"
+        before = page.locator("svg.chart text").evaluate_all(labels)
+        page.evaluate("() => { document.documentElement.dir = 'rtl'; }")
+        assert page.locator("svg.chart text").evaluate_all(labels) == before
+
+
+def test_the_reports_page_fits_a_tablet(served, browser) -> None:
+    """At 768 px the page never scrolls sideways; wide tables scroll in their cards, and
+    the charts shrink to fit."""
+    bearer = make_token(SECRET, "viewer")
+    with console_page(browser, served, bearer, viewport={"width": 768, "height": 1024}) as page:
+        html_ok(page.goto(f"{served.base}/console/reports?tz=UTC"))
+        problems = page.evaluate(TABLES_OUTSIDE_THEIR_CARDS)
+        assert not problems, "\n".join(problems)
+        for svg in ("#resolve-chart", "#volume-chart"):
+            box = page.locator(svg).bounding_box()
+            assert box is not None
+            assert box["x"] >= 0
+            assert box["x"] + box["width"] <= 768
+        shot(page, "reports_768")
 
 
 def test_grouping_filters_and_csv(served, browser) -> None:
     """Grouped by language through the form; the CSV link answers the same groups."""
-    page = new_page(browser, viewport={"width": 1280, "height": 900})
-    try:
-        sign_in(page, served, make_token(SECRET, "ops"))
+    with console_page(
+        browser, served, make_token(SECRET, "ops"), viewport={"width": 1280, "height": 900}
+    ) as page:
         html_ok(page.goto(f"{served.base}/console/reports?tz=UTC"))
         page.select_option("#group", "language")
         with page.expect_navigation():
@@ -190,45 +207,34 @@ def test_grouping_filters_and_csv(served, browser) -> None:
         assert answer.headers["content-type"].startswith("text/csv")
         lines = answer.text().strip().splitlines()
         assert [line.split(",")[1] for line in lines[1:]] == [*keys, "total"]
-    finally:
-        page.context.close()
 
 
 def test_agents_do_not_see_reports(served, browser) -> None:
     """No Reports link for an agent, and the page says no."""
-    page = new_page(browser)
-    try:
-        sign_in(page, served, make_token(SECRET, "agent", "ams-l1"))
+    with console_page(browser, served, make_token(SECRET, "agent", "ams-l1")) as page:
         assert page.locator('header a[href="/console/reports"]').count() == 0
         html_ok(page.goto(f"{served.base}/console/reports"), 403)
-    finally:
-        page.context.close()
 
 
 def test_ops_write_a_post_incident_report_on_the_case_page(served, browser) -> None:
     """On a resolved P1 the form takes root cause, steps (a line each) and prevention; the
     saved report shows on the page with a Markdown download."""
-    with served.api("intake") as intake:
-        created = intake.post(
-            "/v1/escalations",
-            json={
-                "source": "browser-test",
-                "external_id": "pm-browser",
-                "priority": "P1",
-                "skill": "platform",
-                "summary": "Checkout down for every card",
-                "customer": {"id": "cust-pm", "locale": "en-GB"},
-            },
-        ).json()
-    with served.api("ops") as ops:
-        steps = [("ack", None), ("resolve", {"resolution": "rolled back"})]
-        if created["status"] != "assigned":
-            steps.insert(0, ("reassign", {"team": "dub-l1"}))
-        for step, body in steps:
-            assert ops.post(f"/v1/cases/{created['id']}/{step}", json=body).status_code == 200
-    page = new_page(browser, viewport={"width": 1280, "height": 900})
-    try:
-        sign_in(page, served, make_token(SECRET, "ops", subject="ops-lee"))
+    created = resolved_case(
+        served,
+        {
+            "external_id": "pm-browser",
+            "priority": "P1",
+            "skill": "platform",
+            "summary": "Checkout down for every card",
+            "customer": {"id": "cust-pm", "locale": "en-GB"},
+        },
+    )
+    with console_page(
+        browser,
+        served,
+        make_token(SECRET, "ops", subject="ops-lee"),
+        viewport={"width": 1280, "height": 900},
+    ) as page:
         html_ok(page.goto(f"{served.base}/console/cases/{created['id']}"))
         page.get_by_label("Root cause").fill("An expired TLS certificate on the payment gateway")
         page.get_by_label("Resolution steps").fill(
@@ -250,5 +256,3 @@ def test_ops_write_a_post_incident_report_on_the_case_page(served, browser) -> N
         assert text.startswith(f"# Post-incident report: {created['id']}")
         assert "Certificate expiry is monitored 30 days ahead" in text
         shot(page, "postmortem_saved")
-    finally:
-        page.context.close()

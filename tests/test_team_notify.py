@@ -1,48 +1,38 @@
 """Team notifications over real HTTP and SMTP: Slack and Teams webhooks on loopback, an
 aiosmtpd server, the deployment's RQ queue run in-process, the real catalogs; and the
-`locale` and `notify` fields of a team, validated and written back as TOML."""
+`locale` and `notify` fields of a team, validated and written back as TOML, its webhook
+URLs shown to ops only."""
 
 from __future__ import annotations
 
-import email
 import json
-import socket
-import threading
-import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import msgspec
 import pytest
-import redis as redis_sync
-from aiosmtpd.controller import Controller
-from conftest import SCHEDULES, SECRET
+import receivers
+from conftest import token
 from harness import Harness
 from litestar.datastructures import FormMultiDict
-from redis.asyncio import Redis
-from rq import Queue, Retry, SimpleWorker
+from receivers import WebhookReceiver, deployment, fast_retries, harness, work
 
 from router.domain.case import Case, acknowledge
 from router.domain.errors import ScheduleError
 from router.domain.escalation import Customer, Escalation
 from router.domain.model import TeamSpec
 from router.domain.validation import decode_team, team_from_spec
-from router.i18n import Catalogs
-from router.jobs import tasks
-from router.schedule_files import read_policy, read_team_specs, write_team
-from router.services import outbox
+from router.schedule_files import read_team_specs, write_team
 from router.services.notify_formats import ADAPTIVE_CARD
 from router.settings import Settings
-from router.store.keys import Keys
 from router.web.team_form import field_of, form_rows, spec_data
 
-CATALOGS = Catalogs()
+receiver, mailbox, plain_smtp = receivers.receiver, receivers.mailbox, receivers.plain_smtp
+forget_queue = receivers.forget_queue
+
 PUBLIC = "https://followsun.example"
 MORNING = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)  # Monday: Frankfurt on, New York not yet
 FRA_END = datetime(2026, 11, 23, 16, 0, tzinfo=UTC)  # 17:00 in Frankfurt; 11:00 in New York
@@ -50,140 +40,27 @@ WEEKDAYS = ["mon", "tue", "wed", "thu", "fri"]
 MAIL_FROM = "Followsun <followsun@followsun.example>"
 
 
-# -- receivers on loopback ----------------------------------------------------------------
-
-
-class Receiver:
-    """Slack and Teams webhooks on 127.0.0.1: every POST recorded by path, answered per a
-    script (the last status repeats once the script is used up)."""
-
-    def __init__(self) -> None:
-        self.requests: list[dict[str, Any]] = []
-        self._script = [200]
-        self._lock = threading.Lock()
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                with receiver._lock:
-                    script = receiver._script
-                    status = script.pop(0) if len(script) > 1 else script[0]
-                    receiver.requests.append(
-                        {
-                            "path": self.path,
-                            "type": self.headers.get("Content-Type", ""),
-                            "body": body,
-                            "status": status,
-                        }
-                    )
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(
-            target=self.server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-
-    def answer(self, *statuses: int) -> None:
-        with self._lock:
-            self._script = list(statuses)
-
-    def payloads(self, path: str) -> list[dict[str, Any]]:
-        """The JSON bodies accepted at `path`."""
-        with self._lock:
-            return [
-                json.loads(r["body"])
-                for r in self.requests
-                if r["path"] == path and 200 <= r["status"] < 300
-            ]
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], bytes]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.received.append((list(envelope.rcpt_tos), envelope.original_content))
-        return "250 OK"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    r.thread.start()
-    yield r
-    r.server.shutdown()
-    r.server.server_close()
-    r.thread.join(timeout=5)
-
-
-@pytest.fixture
-def mailbox() -> Iterator[tuple[Mailbox, int]]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    box = Mailbox()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield box, port
-    controller.stop()
+# -- the deployment -------------------------------------------------------------------------
 
 
 @pytest.fixture
 def settings(
-    redis_url: str, key_prefix: str, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Settings]:
-    settings = Settings(
-        redis_url=redis_url,
-        key_prefix=key_prefix,
-        secret=SECRET,
-        schedules=SCHEDULES,
-        public_url=PUBLIC,
-        smtp_url=f"smtp://127.0.0.1:{mailbox[1]}",
-        mail_from=MAIL_FROM,
+    redis_url: str,
+    key_prefix: str,
+    plain_smtp: str,
+    forget_queue: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Settings:
+    fast_retries(monkeypatch, 2)
+    return deployment(
+        redis_url, key_prefix, public_url=PUBLIC, smtp_url=plain_smtp, mail_from=MAIL_FROM
     )
-    monkeypatch.setattr(tasks, "_settings", settings)  # what `followsun worker` configures
-    monkeypatch.setattr(outbox, "RETRY", Retry(max=2, interval=0))
-    yield settings
-    conn = redis_sync.Redis.from_url(redis_url)  # rq's registry of queues is not prefixed
-    conn.srem("rq:queues", f"rq:queue:{Keys(key_prefix).queue}")
-    conn.close()
 
 
 @pytest.fixture
-async def svc(redis_url: str, key_prefix: str, settings: Settings) -> AsyncIterator[Harness]:
-    client = Redis.from_url(redis_url)
-    harness = Harness(
-        client,
-        read_policy(SCHEDULES),
-        prefix=key_prefix,
-        url=redis_url,
-        settings=settings,
-        catalogs=CATALOGS,
-    )
-    yield harness
-    harness.close()
-    await client.aclose()
-
-
-def work(redis_url: str, key_prefix: str) -> None:
-    """Run the deployment's RQ queue to empty, in this process."""
-    conn = redis_sync.Redis.from_url(redis_url)
-    try:
-        queue = Queue(Keys(key_prefix).queue, connection=conn)
-        worker = SimpleWorker([queue], connection=conn, name=f"{key_prefix}-{uuid.uuid4().hex[:8]}")
-        worker.work(burst=True, with_scheduler=True)
-    finally:
-        conn.close()
+async def svc(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
+    async with harness(settings, monkeypatch) as h:
+        yield h
 
 
 # -- teams and cases ------------------------------------------------------------------------
@@ -202,7 +79,7 @@ def team(timezone: str, **fields: Any) -> TeamSpec:
     return msgspec.convert(data, TeamSpec)
 
 
-def teams(receiver: Receiver, **fra: Any) -> dict[str, TeamSpec]:
+def teams(receiver: WebhookReceiver, **fra: Any) -> dict[str, TeamSpec]:
     """Frankfurt reads German and is told on Slack and Teams; New York reads English and is
     told on Slack."""
     notify = {"slack": f"{receiver.base}/slack/fra", "teams": f"{receiver.base}/teams/fra"}
@@ -328,7 +205,9 @@ async def test_intake_assigned_to_a_team_posts_to_its_slack_and_teams_in_its_loc
         "url": link,
     }
     assert receiver.payloads("/slack/nyc") == []
-    assert {r["type"] for r in receiver.requests} == {"application/json; charset=utf-8"}
+    assert {r["headers"]["content-type"] for r in receiver.requests} == {
+        "application/json; charset=utf-8"
+    }
     assert len(receiver.requests) == 2
 
     await deliver(svc, redis_url, key_prefix)  # nothing new: nothing sent twice
@@ -444,15 +323,13 @@ async def test_team_email_is_plain_utf8_text_in_the_team_locale(
     svc, receiver, mailbox, redis_url, key_prefix
 ) -> None:
     """A team with addresses gets one plain-text UTF-8 message, machine-sent, in German."""
-    box, _port = mailbox
     await load(svc, teams(receiver, notify={"email": ["oncall@fra.example", "lead@fra.example"]}))
     case = await intake(svc, 6)
     await deliver(svc, redis_url, key_prefix)
 
-    [(recipients, data)] = box.received
-    assert recipients == ["oncall@fra.example", "lead@fra.example"]
-    message = email.message_from_bytes(data, policy=SMTP)
-    assert isinstance(message, EmailMessage)
+    [mail] = mailbox.accepted()
+    assert mail.recipients == ["oncall@fra.example", "lead@fra.example"]
+    message = mail.message
     assert message["Subject"] == f"Neuer Fall {case.id} (P3)"
     assert message["From"] == MAIL_FROM
     assert message["To"] == "oncall@fra.example, lead@fra.example"
@@ -574,3 +451,81 @@ def test_the_console_team_editor_keeps_locale_and_notify() -> None:
     assert field_of("notify.email[1]") == "notify-email"
     assert field_of("notify.slack") == "notify-slack"
     assert field_of("locale") == "locale"
+
+
+# -- webhook URLs are credentials -------------------------------------------------------------
+
+SLACK = "https://hooks.slack.com/services/T0AAA/B0BBB/xoxsecret42"
+TEAMS = "https://user:pw@prod-12.westeurope.logic.azure.com:443/workflows/abc/triggers?sig=s3cr3t"
+OPS = token("ops")
+
+
+async def put_notify(api: Any, notify: dict[str, Any]) -> Any:
+    """ams-l1 (of the repository's schedules) with `notify`, PUT by ops at its version."""
+    current = await api.get("/v1/teams/ams-l1", headers=OPS)
+    spec = {**current.json(), "notify": notify}
+    headers = {**OPS, "If-Match": current.headers["etag"]}
+    return await api.put("/v1/teams/ams-l1", json=spec, headers=headers)
+
+
+@pytest.mark.parametrize(
+    ("role", "team"), [("viewer", None), ("agent", "ams-l1"), ("intake", None)]
+)
+async def test_webhook_urls_are_redacted_for_everyone_but_ops(api, role, team) -> None:
+    """Viewers, agents and intake read where a team is told (host, addresses) but not the
+    secret part of its webhook URLs, in the team and in its revisions; ops read it all."""
+    saved = await put_notify(api, {"slack": SLACK, "teams": TEAMS, "email": ["a@ams.example"]})
+    assert saved.status_code == 200, saved.text
+    caller = token(role, team)
+
+    shown = await api.get("/v1/teams/ams-l1", headers=caller)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["notify"] == {
+        "slack": "https://hooks.slack.com/[redacted]",
+        "teams": "https://prod-12.westeurope.logic.azure.com:443/[redacted]",
+        "email": ["a@ams.example"],
+    }
+    assert "Authorization" in shown.headers["vary"]
+    assert "xoxsecret42" not in shown.text
+    assert "s3cr3t" not in shown.text
+    assert "pw@" not in shown.text
+
+    revisions = await api.get("/v1/teams/ams-l1/revisions", headers=token("viewer"))
+    assert revisions.status_code == 200, revisions.text
+    assert "xoxsecret42" not in revisions.text
+    assert "s3cr3t" not in revisions.text
+    assert revisions.json()[-1]["spec"]["notify"]["slack"] == "https://hooks.slack.com/[redacted]"
+
+    listed = await api.get("/v1/teams", headers=caller)
+    assert "xoxsecret42" not in listed.text
+
+    full = await api.get("/v1/teams/ams-l1", headers=OPS)
+    assert full.json()["notify"]["slack"] == SLACK
+    ops_revisions = await api.get("/v1/teams/ams-l1/revisions", headers=OPS)
+    assert ops_revisions.json()[-1]["spec"]["notify"]["teams"] == TEAMS
+
+
+async def test_a_redacted_url_sent_back_is_refused_by_name_and_nothing_is_stored(api) -> None:
+    """A document that round-trips what a viewer saw (an editor copying it, a script doing
+    GET-modify-PUT with a viewer's token for the read) is 422 on `notify.slack`: the
+    stored URL stays, the version does not move."""
+    saved = await put_notify(api, {"slack": SLACK})
+    assert saved.status_code == 200, saved.text
+    version = saved.headers["etag"]
+
+    back = await put_notify(api, {"slack": "https://hooks.slack.com/[redacted]"})
+    assert back.status_code == 422, back.text
+    assert back.headers["content-type"].startswith("application/problem+json")
+    assert "notify.slack" in back.text
+    assert "redacted" in back.text
+
+    after = await api.get("/v1/teams/ams-l1", headers=OPS)
+    assert after.headers["etag"] == version
+    assert after.json()["notify"]["slack"] == SLACK
+
+
+def test_a_redacted_url_in_a_team_file_is_located() -> None:
+    """The same refusal for a TOML file, so the redacted form can never become the URL."""
+    toml = HEADER + "notify = { teams = 'https://prod-1.logic.azure.com/[redacted]' }\n"
+    [problem] = problems_of(toml)
+    assert problem.startswith("notify.teams: is the redacted form")

@@ -6,6 +6,7 @@ from typing import Annotated, Any, Literal
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from ..domain import case as lifecycle
@@ -17,6 +18,7 @@ from ..domain.routing import Decision
 from ..http import metrics
 from ..http.auth import allow
 from ..http.context import Context, context
+from ..http.problems import errors_of
 from ..services.cases import Action
 from ..wiring import Services
 
@@ -70,6 +72,12 @@ async def actionable(ctx: Context, case_id: str) -> lifecycle.Case:
     return case
 
 
+AGAIN = ResponseSpec(CaseView, description="The case this source's ticket already opened")
+# what acting on a case may answer besides the case: not found or not visible, not the
+# caller's team, a transition its status does not allow, no team to escalate or reassign to
+ACTION_ERRORS = errors_of(404, 409, 413, 422)
+
+
 class CasePage(msgspec.Struct):
     items: list[CaseView]
     total: int
@@ -84,6 +92,7 @@ class IntakeController(Controller):
         "/escalations",
         opt=allow("intake", "ops"),
         operation_id="createEscalation",
+        responses={200: AGAIN, **errors_of(413, 422)},
         status_code=201,
     )
     async def create(
@@ -101,6 +110,7 @@ class IntakeController(Controller):
         "/route",
         opt=allow("intake", "ops", "agent", "viewer"),
         operation_id="routeDryRun",
+        responses=errors_of(413, 422),
         status_code=200,
     )
     async def dry_run(
@@ -116,7 +126,7 @@ class CaseController(Controller):
     path = "/v1/cases"
     tags = ["cases"]
 
-    @get("/", opt=allow("ops", "viewer", "agent"), operation_id="listCases")
+    @get("/", opt=allow("ops", "viewer", "agent"), operation_id="listCases", responses=errors_of())
     async def list_cases(
         self,
         request: Request[Any, Any, Any],
@@ -127,9 +137,9 @@ class CaseController(Controller):
         cursor: FromQuery[str | None] = None,
     ) -> CasePage:
         ctx = context(request)
-        if ctx.caller.role == "agent":
+        if ctx.caller.team is not None:  # a key limited to a team: agents, maybe viewers
             if team not in (None, ctx.caller.team):
-                raise Forbidden("agents list their own team's cases")
+                raise Forbidden("a key limited to a team lists its own team's cases")
             team = ctx.caller.team
         if language is not None:
             language = parse_lang(language, "language").tag
@@ -140,7 +150,12 @@ class CaseController(Controller):
         )
         return CasePage(items=[view(ctx.services, c) for c in items], total=total, next=nxt)
 
-    @get("/{case_id:str}", opt=allow("ops", "viewer", "agent", "intake"), operation_id="getCase")
+    @get(
+        "/{case_id:str}",
+        opt=allow("ops", "viewer", "agent", "intake"),
+        operation_id="getCase",
+        responses=errors_of(404),
+    )
     async def get_case(
         self,
         request: Request[Any, Any, Any],
@@ -149,7 +164,12 @@ class CaseController(Controller):
         ctx = context(request)
         return view(ctx.services, await case_for(ctx, case_id))
 
-    @get("/{case_id:str}/events", opt=allow("ops", "viewer", "agent"), operation_id="caseEvents")
+    @get(
+        "/{case_id:str}/events",
+        opt=allow("ops", "viewer", "agent"),
+        operation_id="caseEvents",
+        responses=errors_of(404),
+    )
     async def events(
         self,
         request: Request[Any, Any, Any],
@@ -163,6 +183,7 @@ class CaseController(Controller):
         "/{case_id:str}/handovers",
         opt=allow("ops", "viewer", "agent"),
         operation_id="caseHandovers",
+        responses=errors_of(404),
     )
     async def handovers(
         self,
@@ -188,6 +209,7 @@ class CaseController(Controller):
         "/{case_id:str}/ack",
         opt=allow("ops", "agent"),
         operation_id="ackCase",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def ack(
@@ -202,6 +224,7 @@ class CaseController(Controller):
         "/{case_id:str}/notes",
         opt=allow("ops", "agent"),
         operation_id="addNote",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def note(
@@ -216,6 +239,7 @@ class CaseController(Controller):
         "/{case_id:str}/resolve",
         opt=allow("ops", "agent"),
         operation_id="resolveCase",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def resolve(
@@ -230,6 +254,7 @@ class CaseController(Controller):
         "/{case_id:str}/close",
         opt=allow("ops", "agent"),
         operation_id="closeCase",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def close(
@@ -244,6 +269,7 @@ class CaseController(Controller):
         "/{case_id:str}/escalate",
         opt=allow("ops", "agent"),
         operation_id="escalateCase",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def escalate(
@@ -269,6 +295,7 @@ class CaseController(Controller):
         "/{case_id:str}/reassign",
         opt=allow("ops"),
         operation_id="reassignCase",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def reassign(

@@ -12,6 +12,7 @@ from ..domain.errors import NotFound
 from ..domain.language import parse_lang
 from ..http.auth import allow
 from ..http.context import context
+from ..http.problems import errors_of
 from .cases import case_for
 
 
@@ -23,6 +24,7 @@ class OutboxController(Controller):
         "/cases/{case_id:str}/updates",
         opt=allow("ops", "viewer", "agent"),
         operation_id="caseUpdates",
+        responses=errors_of(404),
     )
     async def updates(
         self,
@@ -41,7 +43,7 @@ class OutboxController(Controller):
         parse_lang(locale, "locale")
         return [outbox.translate(d, locale) for d in sent]
 
-    @get("/outbox/dead", opt=allow("ops"), operation_id="deadLetters")
+    @get("/outbox/dead", opt=allow("ops"), operation_id="deadLetters", responses=errors_of())
     async def dead(
         self,
         request: Request[Any, Any, Any],
@@ -53,6 +55,7 @@ class OutboxController(Controller):
         "/outbox/{letter_id:str}/replay",
         opt=allow("ops"),
         operation_id="replayDeadLetter",
+        responses=errors_of(404),
         status_code=202,
         sync_to_thread=True,
     )

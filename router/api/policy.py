@@ -17,6 +17,7 @@ from ..domain.model import Policy
 from ..http.auth import ROLES, allow
 from ..http.context import context
 from ..http.preconditions import etag, expected_version
+from ..http.problems import errors_of
 from ..store import PolicyRevision
 
 
@@ -24,13 +25,19 @@ class PolicyController(Controller):
     path = "/v1/policy"
     tags = ["policy"]
 
-    @get("/", opt=allow(*ROLES), operation_id="getPolicy")
+    @get("/", opt=allow(*ROLES), operation_id="getPolicy", responses=errors_of())
     async def get_policy(self, request: Request[Any, Any, Any]) -> Response[Policy]:
         ctx = context(request)
         version, policy = await ctx.services.policy.current()
         return Response(policy, headers={"ETag": etag(version)})
 
-    @put("/", opt=allow("ops"), operation_id="putPolicy", status_code=200)
+    @put(
+        "/",
+        opt=allow("ops"),
+        operation_id="putPolicy",
+        responses=errors_of(412, 413, 422, 428),
+        status_code=200,
+    )
     async def put_policy(
         self, data: JSONBody[Policy], request: Request[Any, Any, Any]
     ) -> Response[Policy]:
@@ -42,7 +49,12 @@ class PolicyController(Controller):
         )
         return Response(data, headers={"ETag": etag(version)})
 
-    @get("/revisions", opt=allow("ops", "viewer"), operation_id="policyRevisions")
+    @get(
+        "/revisions",
+        opt=allow("ops", "viewer"),
+        operation_id="policyRevisions",
+        responses=errors_of(),
+    )
     async def revisions(self, request: Request[Any, Any, Any]) -> list[PolicyRevision]:
         """Every stored version, oldest first (empty while the file's policy is in force)."""
         return await context(request).services.policy.revisions()

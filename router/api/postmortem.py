@@ -3,28 +3,19 @@ case reads it as Markdown."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-import msgspec
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromPath, JSONBody
 
 from ..domain.errors import NotFound
+from ..domain.postmortem import Draft
 from ..http.auth import allow
 from ..http.context import context
-from .cases import CaseView, case_for, view
+from ..http.problems import errors_of
+from .cases import ACTION_ERRORS, CaseView, case_for, view
 
 __all__ = ["PostmortemController"]
-
-Text = Annotated[str, msgspec.Meta(max_length=20_000)]
-
-
-class PostmortemBody(msgspec.Struct, forbid_unknown_fields=True, kw_only=True):
-    """Missing fields are left empty so the answer names every one of them at once."""
-
-    root_cause: Text = ""
-    steps: Annotated[list[Text], msgspec.Meta(max_length=100)] = []
-    prevention: Text = ""
 
 
 class PostmortemController(Controller):
@@ -35,31 +26,26 @@ class PostmortemController(Controller):
         "/{case_id:str}/postmortem",
         opt=allow("ops"),
         operation_id="writePostmortem",
+        responses=ACTION_ERRORS,
         status_code=200,
     )
     async def write(
         self,
         request: Request[Any, Any, Any],
         case_id: FromPath[str],
-        data: JSONBody[PostmortemBody],
+        data: JSONBody[Draft],
     ) -> CaseView:
         """Write (or revise) the post-incident report of a resolved P1 case."""
         ctx = context(request)
         case = await case_for(ctx, case_id)
-        new = await ctx.services.postmortems.write(
-            case,
-            root_cause=data.root_cause,
-            steps=data.steps,
-            prevention=data.prevention,
-            now=ctx.now,
-            actor=ctx.caller.sub,
-        )
+        new = await ctx.services.postmortems.write(case, data, now=ctx.now, actor=ctx.caller.sub)
         return view(ctx.services, new)
 
     @get(
         "/{case_id:str}/postmortem.md",
         opt=allow("ops", "viewer", "agent"),
         operation_id="postmortemMarkdown",
+        responses=errors_of(404),
     )
     async def markdown(
         self, request: Request[Any, Any, Any], case_id: FromPath[str]

@@ -15,6 +15,7 @@ from ..domain.language import parse_lang
 from ..domain.timeline import parse_instant
 from ..http.auth import ROLES, allow
 from ..http.context import context
+from ..http.problems import errors_of
 from ..oncall import oncall_rows
 
 
@@ -34,7 +35,7 @@ class QuestionController(Controller):
     path = "/v1"
     tags = ["calendar"]
 
-    @get("/oncall", opt=allow(*ROLES), operation_id="onCall")
+    @get("/oncall", opt=allow(*ROLES), operation_id="onCall", responses=errors_of())
     async def oncall(
         self,
         request: Request[Any, Any, Any],
@@ -50,7 +51,7 @@ class QuestionController(Controller):
         schedules = await ctx.services.calendar.schedules(ctx.now)
         return oncall_rows(schedules, instant, language=language, skill=skill, tier=tier)
 
-    @get("/coverage", opt=allow(*ROLES), operation_id="coverage")
+    @get("/coverage", opt=allow(*ROLES), operation_id="coverage", responses=errors_of())
     async def coverage(
         self,
         request: Request[Any, Any, Any],

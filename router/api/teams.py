@@ -1,4 +1,9 @@
-"""Teams and their schedules over HTTP: read, edit with If-Match, audit, calendar feed."""
+"""Teams and their schedules over HTTP: read, edit with If-Match, audit, calendar feed.
+
+A team's Slack and Teams webhook URLs are credentials (whoever has one can post to the
+channel): callers other than ops read them redacted (`https://hooks.slack.com/[redacted]`),
+in the team and in its revisions. A document that sends the redacted form back is refused
+with 422 naming the field (`notify.slack`), nothing stored: README "Team notifications"."""
 
 from __future__ import annotations
 
@@ -8,17 +13,21 @@ from typing import Annotated, Any
 import msgspec
 from icalendar import Calendar, Event
 from litestar import Controller, Request, Response, delete, get, put
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from ..domain.errors import Forbidden, NotFound
 from ..domain.handover import Packet
 from ..domain.model import TeamSpec
 from ..domain.shifts import expand
-from ..domain.validation import TEAM_ID
+from ..domain.validation import TEAM_ID, redacted_url
 from ..http.auth import ROLES, allow
 from ..http.context import context
 from ..http.preconditions import etag, expected_version
+from ..http.problems import errors_of
 from ..store.teams import Revision
+
+CREATED = ResponseSpec(TeamSpec, description="The team was created (If-None-Match: *)")
 
 
 class TeamItem(msgspec.Struct, kw_only=True):
@@ -33,11 +42,27 @@ class TeamItem(msgspec.Struct, kw_only=True):
     escalates_to: str | None
 
 
+def _shown(spec: TeamSpec, role: str) -> TeamSpec:
+    """The team as `role` may read it: everything for ops; webhook URLs redacted for others."""
+    notify = spec.notify
+    if role == "ops" or notify is None or not (notify.slack or notify.teams):
+        return spec
+    hidden = msgspec.structs.replace(
+        notify,
+        slack=redacted_url(notify.slack) if notify.slack else notify.slack,
+        teams=redacted_url(notify.teams) if notify.teams else notify.teams,
+    )
+    return msgspec.structs.replace(spec, notify=hidden)
+
+
+_VARY = {"Vary": "Authorization, Cookie"}  # what is shown depends on who asks
+
+
 class TeamController(Controller):
     path = "/v1/teams"
     tags = ["teams"]
 
-    @get("/", opt=allow(*ROLES), operation_id="listTeams")
+    @get("/", opt=allow(*ROLES), operation_id="listTeams", responses=errors_of())
     async def list_teams(
         self,
         request: Request[Any, Any, Any],
@@ -58,7 +83,7 @@ class TeamController(Controller):
             for t in (await ctx.services.teams.store.all()).values()
         ]
 
-    @get("/{team_id:str}", opt=allow(*ROLES), operation_id="getTeam")
+    @get("/{team_id:str}", opt=allow(*ROLES), operation_id="getTeam", responses=errors_of(404))
     async def get_team(
         self,
         request: Request[Any, Any, Any],
@@ -68,9 +93,17 @@ class TeamController(Controller):
         stored = await ctx.services.teams.store.get(team_id)
         if stored is None:
             raise NotFound("team", team_id)
-        return Response(stored.spec, headers={"ETag": etag(stored.version)})
+        return Response(
+            _shown(stored.spec, ctx.caller.role), headers={"ETag": etag(stored.version), **_VARY}
+        )
 
-    @put("/{team_id:str}", opt=allow("ops"), operation_id="putTeam", status_code=200)
+    @put(
+        "/{team_id:str}",
+        opt=allow("ops"),
+        operation_id="putTeam",
+        responses={201: CREATED, **errors_of(404, 409, 412, 413, 422, 428)},
+        status_code=200,
+    )
     async def put_team(
         self,
         team_id: FromPath[str],
@@ -89,7 +122,13 @@ class TeamController(Controller):
             data, status_code=201 if expected == 0 else 200, headers={"ETag": etag(version)}
         )
 
-    @delete("/{team_id:str}", opt=allow("ops"), operation_id="deleteTeam", status_code=204)
+    @delete(
+        "/{team_id:str}",
+        opt=allow("ops"),
+        operation_id="deleteTeam",
+        responses=errors_of(404, 409, 412, 428),
+        status_code=204,
+    )
     async def delete_team(
         self,
         team_id: FromPath[str],
@@ -108,6 +147,7 @@ class TeamController(Controller):
         "/{team_id:str}/handovers",
         opt=allow("ops", "viewer", "agent"),
         operation_id="teamHandovers",
+        responses=errors_of(),
     )
     async def received(
         self,
@@ -116,26 +156,37 @@ class TeamController(Controller):
     ) -> list[Packet]:
         """The handover packets the team received, newest first (an agent: its own team)."""
         ctx = context(request)
-        if ctx.caller.role == "agent" and ctx.caller.team != team_id:
+        if not ctx.caller.sees(team_id):
             raise Forbidden("agents read their own team's handovers")
         return await ctx.services.cases.store.received(team_id)
 
-    @get("/{team_id:str}/revisions", opt=allow("ops", "viewer"), operation_id="teamRevisions")
+    @get(
+        "/{team_id:str}/revisions",
+        opt=allow("ops", "viewer"),
+        operation_id="teamRevisions",
+        responses=errors_of(404),
+    )
     async def revisions(
         self,
         request: Request[Any, Any, Any],
         team_id: FromPath[str],
-    ) -> list[Revision]:
+    ) -> Response[list[Revision]]:
         ctx = context(request)
         revs = await ctx.services.teams.store.revisions(team_id)
         if not revs:
             raise NotFound("team", team_id)
-        return revs
+        role = ctx.caller.role
+        shown = [
+            msgspec.structs.replace(r, spec=_shown(r.spec, role)) if r.spec is not None else r
+            for r in revs
+        ]
+        return Response(shown, headers=_VARY)
 
     @get(
         "/{team_id:str}/schedule.ics",
         opt=allow(*ROLES),
         operation_id="teamCalendar",
+        responses=errors_of(404),
         media_type="text/calendar",
     )
     async def calendar(

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from ..domain.errors import FollowsunError, InputError, ScheduleError
 from ..settings import Settings
-from . import catalogs, questions, service
+from . import catalogs, questions, reports, service, tokens
 
 __all__ = ["main", "parser"]
 
@@ -22,6 +22,8 @@ def parser() -> argparse.ArgumentParser:
     questions.add_parsers(sub)
     service.add_parsers(sub)
     catalogs.add_parsers(sub)
+    reports.add_parsers(sub)
+    tokens.add_parsers(sub)
     return p
 
 

@@ -110,6 +110,7 @@ def cmd_route(args: argparse.Namespace, settings: Settings) -> int:
         raise InputError("escalation", f"not valid JSON ({err})") from None
     esc.check()
     schedules = _load(args.schedules, settings, at)
+    esc.check(schedules.policy)  # customer.region against the policy's [residency]
     decision = route(
         esc,
         now=at,

@@ -1,4 +1,4 @@
-"""schedules load/export, token, serve, worker, up: the commands that run or feed the service.
+"""schedules load/export, serve, worker, up: the commands that run or feed the service.
 
 uvicorn, the app, the store and the worker are imported inside the commands, so the
 questions of `router.cli.questions` start without them.
@@ -9,13 +9,10 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..domain.errors import InputError
-from ..domain.model import ROLES
-from ..domain.timeline import parse_duration
 from ..schedule_files import read_schedules
 from ..settings import Settings
 
@@ -79,22 +76,6 @@ async def _export(stores: Stores, directory: Path) -> str:
         return f"{summary}; no policy in the store (the processes use their policy.toml)"
     write_policy(directory, stored.policy)
     return f"{summary} and the policy (version {stored.version}) to {directory}/policy.toml"
-
-
-# -- token -------------------------------------------------------------------------------
-
-
-def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from ..http.auth import make_token
-    from ..runtime import ensure_secret
-
-    settings = ensure_secret(settings)
-    ttl = parse_duration(args.ttl, "--ttl")
-    try:
-        print(make_token(settings.secret, args.role, args.team, ttl))
-    except ValueError as err:  # a role or team the token cannot carry
-        raise InputError("", str(err)) from None
-    return 0
 
 
 # -- worker, serve -----------------------------------------------------------------------
@@ -224,10 +205,10 @@ def _wait_ready(base: str) -> None:
 
 
 def _greet(settings: Settings, base: str) -> None:
-    from ..http.auth import make_token
+    from .tokens import issue
 
-    token = make_token(settings.secret, "ops", ttl=timedelta(hours=12))
-    intake = make_token(settings.secret, "intake", ttl=timedelta(hours=12))
+    _, token = issue(settings, "ops", label="followsun up")
+    _, intake = issue(settings, "intake", label="followsun up")
     print(f"\nfollowsun is up at {base}  (API docs: {base}/schema)\n")
     print(f"ops token:    {token}\nintake token: {intake}\n")
     print("post an escalation:")
@@ -264,12 +245,6 @@ def add_parsers(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> Non
     )
     se.add_argument("dir")
     sc.set_defaults(func=cmd_schedules)
-
-    t = sub.add_parser("token", help="print a signed bearer token")
-    t.add_argument("--role", required=True, choices=ROLES)
-    t.add_argument("--team")
-    t.add_argument("--ttl", default="12h")
-    t.set_defaults(func=cmd_token)
 
     sv = sub.add_parser("serve", help="run the web process")
     sv.add_argument("--host", default="127.0.0.1")

@@ -6,7 +6,8 @@ the store, services and edges raise these same types.
     ├── InputError            a value from outside (CLI argument, request field) is wrong
     │   ├── UnknownTimezone
     │   ├── UnknownLanguage
-    │   └── BadInstant
+    │   ├── BadInstant
+    │   └── BadTicket           an authentic helpdesk webhook whose body is no ticket we can take
     ├── ScheduleError         schedules/ (or a team document) failed validation; carries problems
     ├── RoutingError          the engine was asked something it cannot answer (e.g. out of horizon)
     ├── NotFound              no such case, team or dead letter
@@ -19,7 +20,9 @@ the store, services and edges raise these same types.
     ├── StaleVersion          the document changed since the version the writer read (If-Match)
     ├── PreconditionRequired  a write that must say which version it edits did not
     ├── BadLink               a status link tampered with, incomplete or expired
-    ├── StoreUnavailable      the embedded store of a data directory cannot be used
+    ├── Gone                  a genuine status link whose case's personal data was removed
+    ├── StoreUnavailable      the store cannot be used (embedded store held, no answer)
+    │   └── NotReplicated       a write no replica confirmed in time (the caller retries)
     ├── CatalogError          a message catalog is missing or does not compile
     └── DeliveryFailed        a receiver did not take a message (RQ retries the job)
 
@@ -59,6 +62,11 @@ class InputError(FollowsunError, ValueError):
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
         self.reason = message
+
+
+class BadTicket(InputError):
+    """A helpdesk's webhook verified but its body is not a ticket we can take: 422, not 400,
+    because the helpdesk's request was well-formed and authentic, its content is not."""
 
 
 class UnknownTimezone(InputError):
@@ -147,8 +155,30 @@ class BadLink(FollowsunError):
         self.locale = locale
 
 
+class Gone(FollowsunError):
+    """The case a genuine status link names has lost its customer's personal data (erased
+    on request, or past retention): the link answers 410 for good."""
+
+    def __init__(self, case_id: str) -> None:
+        super().__init__(f"the status of case {case_id} is no longer available")
+
+
 class StoreUnavailable(FollowsunError):
-    """The data directory's embedded store cannot be used (held but not answering)."""
+    """The store cannot be used: the data directory's embedded store is held but not
+    answering, or (below) a write was not confirmed by the replicas it must reach."""
+
+
+class NotReplicated(StoreUnavailable):
+    """WAIT saw fewer replicas than required take a write before its timeout: the write is
+    on the primary, but a failover now could lose it, so it is not acknowledged. Writes
+    that can fail this way are idempotent (intake by source and external id), so the
+    caller tries again."""
+
+    def __init__(self, wanted: int, acked: int, timeout_ms: int) -> None:
+        super().__init__(
+            f"the write reached {acked} of {wanted} replica(s) within {timeout_ms} ms; try again"
+        )
+        self.wanted, self.acked = wanted, acked
 
 
 class CatalogError(FollowsunError):

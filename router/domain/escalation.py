@@ -31,6 +31,7 @@ class Customer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     vip: bool = False
     name: Short = ""
     email: Short = ""
+    region: Short = ""  # a customer region of policy [residency]; "" = by source or default
 
 
 class Escalation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -50,8 +51,16 @@ class Escalation(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_field
     # what intake could not take as sent (a helpdesk zone name we cannot place, say)
     intake_notes: Annotated[list[Short], msgspec.Meta(max_length=10)] = []
 
-    def check(self) -> None:
-        """Raise InputError naming the field when a value is well-typed but wrong."""
+    def check(self, policy: Policy | None = None) -> None:
+        """Raise InputError naming the field when a value is well-typed but wrong. With the
+        `policy`, `customer.region` must be one of its `[residency]` regions."""
+        if policy is not None and self.customer.region:
+            regions = policy.residency.regions if policy.residency else {}
+            if self.customer.region not in regions:
+                known = ", ".join(sorted(regions)) or "none: policy.toml has no [residency]"
+                raise InputError(
+                    "customer.region", f"{self.customer.region!r} is not a region ({known})"
+                )
         parse_zone(self.customer.timezone, "customer.timezone")
         parse_lang(self.customer.locale, "customer.locale")
         for i, tag in enumerate(self.customer.accepts):

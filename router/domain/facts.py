@@ -39,6 +39,7 @@ __all__ = [
     "NUMBERS",
     "Facts",
     "case_changes",
+    "changes_of",
     "event_changes",
     "facts_of",
     "ms",
@@ -170,12 +171,20 @@ def apply(record: dict[str, int | str], changes: Iterable[Change]) -> None:
             record[name] = int(record.get(name, 0)) + int(value)
 
 
+def changes_of(case: Case, events: Sequence[CaseEvent]) -> list[Change]:
+    """Every change a case's commits have made to its record, as one list: its document as
+    if new, then each of its events (a case with no `received` event: its document's
+    creation instant). The backfill writes a record from these."""
+    out = case_changes(None, case)
+    for event in events:
+        out += event_changes(event)
+    out.append(("first", "created", ms(case.created_at)))
+    return out
+
+
 def facts_of(case: Case, events: Sequence[CaseEvent]) -> Facts:
     """The facts of a case recomputed from its document and every one of its events: what
     the store's record must equal."""
     record: dict[str, int | str] = {}
-    apply(record, case_changes(None, case))
-    for event in events:
-        apply(record, event_changes(event))
-    record.setdefault("created", ms(case.created_at))
+    apply(record, changes_of(case, events))
     return Facts(**record)  # type: ignore[arg-type]

@@ -109,12 +109,41 @@ class IntakeMapping(_Doc):
     flags: dict[str, Flag] = {}
 
 
+class Residency(_Doc):
+    """policy.toml `[residency]`: where customers' personal data may be held.
+
+    `regions` maps a customer region (`EU`) to the team regions (a team's `region`) allowed
+    to hold its customers' cases (`["EMEA"]`). A customer's region is the escalation's
+    `customer.region`, else `by_source[source]`, else `default` (router.domain.residency).
+    `allow_p1_crossing` lets a P1 that no allowed team can take go to any team, recorded
+    by an audit event; without it such a P1 waits or is unroutable like any other case.
+    """
+
+    regions: dict[str, list[str]] = {}
+    default: str = ""
+    by_source: dict[str, str] = {}
+    allow_p1_crossing: bool = False
+
+
+class Retention(_Doc):
+    """policy.toml `[retention]`: how long a closed case keeps its customer's personal data.
+
+    `days` maps a customer region (as `[residency]` names them, router.domain.residency)
+    to a number of days after closing, `default` to every other region; a region with
+    neither keeps the data. The sweep (router.jobs.retention) then removes the name,
+    e-mail address and free text; statistics stay (router.domain.personal)."""
+
+    days: dict[str, int] = {}
+
+
 class Policy(_Doc):
     min_shift_left: timedelta
     escalate_flags: list[Flag]
     matrix: dict[Level, dict[Level, Priority]]
     priorities: dict[Priority, Targets]
     intake: dict[IntakeSource, IntakeMapping] = {}  # absent source: router.domain.intake's default
+    residency: Residency | None = None  # absent: no rules, any team may hold any case
+    retention: Retention | None = None  # absent: personal data is kept until erased
 
     def priority_of(self, impact: Level, urgency: Level) -> Priority:
         return self.matrix[impact][urgency]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Annotated
 
 import msgspec
 
@@ -18,6 +19,7 @@ from .errors import Conflict, IllegalTransition, InputError
 from .followup import Postmortem
 
 __all__ = [
+    "Draft",
     "IncompleteReport",
     "NotP1",
     "check_report",
@@ -28,6 +30,18 @@ __all__ = [
 
 MAX_TEXT, MAX_STEPS = 20_000, 100
 _DONE = ("resolved", "closed")
+
+
+Text = Annotated[str, msgspec.Meta(max_length=MAX_TEXT)]
+
+
+class Draft(msgspec.Struct, frozen=True, forbid_unknown_fields=True, kw_only=True):
+    """The report as ops typed it (the API's body, the console's form), before
+    `check_report`. A missing field is left empty so the answer names every one at once."""
+
+    root_cause: Text = ""
+    steps: Annotated[list[Text], msgspec.Meta(max_length=MAX_STEPS)] = []
+    prevention: Text = ""
 
 
 class IncompleteReport(InputError):
@@ -45,13 +59,11 @@ class NotP1(Conflict):
         super().__init__(f"post-incident reports are for P1 cases; {case.id} is {case.priority}")
 
 
-def check_report(
-    root_cause: str, steps: Sequence[str], prevention: str
-) -> tuple[str, list[str], str]:
+def check_report(draft: Draft) -> Draft:
     """The fields trimmed, or IncompleteReport naming each one that is missing or too long."""
     errors: list[tuple[str, str]] = []
-    root_cause, prevention = root_cause.strip(), prevention.strip()
-    cleaned = [s.strip() for s in steps]
+    root_cause, prevention = draft.root_cause.strip(), draft.prevention.strip()
+    cleaned = [s.strip() for s in draft.steps]
     for name, text, what in (
         ("root_cause", root_cause, "what caused the incident"),
         ("prevention", prevention, "what will keep it from happening again"),
@@ -72,28 +84,22 @@ def check_report(
     if errors:
         errors.sort(key=lambda e: ("root_cause", "steps", "prevention").index(e[0].split("[")[0]))
         raise IncompleteReport(errors)
-    return root_cause, cleaned, prevention
+    return Draft(root_cause=root_cause, steps=cleaned, prevention=prevention)
 
 
 def write_postmortem(
-    case: Case,
-    *,
-    root_cause: str,
-    steps: Sequence[str],
-    prevention: str,
-    now: datetime,
-    actor: str,
+    case: Case, draft: Draft, *, now: datetime, actor: str
 ) -> tuple[Case, CaseEvent]:
     """The case with its (new or revised) report, and the `postmortem` event."""
     if case.priority != "P1":
         raise NotP1(case)
     if case.status not in _DONE:
         raise IllegalTransition("write the post-incident report of", case.status)
-    root_cause, cleaned, prevention = check_report(root_cause, steps, prevention)
+    checked = check_report(draft)
     report = Postmortem(
-        root_cause=root_cause,
-        steps=cleaned,
-        prevention=prevention,
+        root_cause=checked.root_cause,
+        steps=checked.steps,
+        prevention=checked.prevention,
         written_by=actor,
         written_at=now,
         revision=case.postmortem.revision + 1 if case.postmortem else 1,
@@ -109,9 +115,9 @@ def write_postmortem(
         version=new.version,
         detail={
             "revision": str(report.revision),
-            "root_cause": root_cause,
-            "steps": "\n".join(cleaned),
-            "prevention": prevention,
+            "root_cause": checked.root_cause,
+            "steps": "\n".join(checked.steps),
+            "prevention": checked.prevention,
         },
     )
     return new, event

@@ -8,7 +8,7 @@ import io
 
 from .reports import Report, Row
 
-__all__ = ["COLUMNS", "report_csv"]
+__all__ = ["COLUMNS", "csv_name", "report_csv"]
 
 COLUMNS = (
     "group",
@@ -70,3 +70,8 @@ def report_csv(report: Report) -> str:
         writer.writerow(_cells(report.group, r))
     writer.writerow(_cells("total", report.total))
     return out.getvalue()
+
+
+def csv_name(report: Report) -> str:
+    """The file name the report's CSV is downloaded as (the API's and the console's)."""
+    return f"followsun-report-{report.start:%Y%m%d}-{report.end:%Y%m%d}-{report.group}.csv"

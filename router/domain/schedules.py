@@ -11,6 +11,7 @@ from .coverage import language_gaps
 from .errors import Problem, ScheduleError
 from .index import ShiftIndex
 from .model import Policy, Roster, Team, TeamSpec, escalation_chain
+from .residency_coverage import residency_gaps
 from .validation import check_team_links, decode_policy, decode_team, dst_warnings, team_from_spec
 
 __all__ = ["Schedules", "load_schedules", "validate_specs"]
@@ -70,6 +71,7 @@ def validate_specs(
             )
         found.extend(dst_warnings(team, sources[tid], now))
     found.extend(language_gaps(teams.values(), now, now + timedelta(days=28)))
+    found.extend(residency_gaps(teams.values(), policy, now, now + timedelta(days=28)))
     return Schedules(teams=teams, policy=policy, warnings=found)
 
 

@@ -47,6 +47,9 @@ async def send(message: bytes, recipients: list[str]) -> None:
             timeout=TIMEOUT,
         )
     except (aiosmtplib.SMTPException, OSError) as err:
-        raise DeliveryFailed(f"smtp {server}: {type(err).__name__}: {err}") from None
+        said = str(err)  # a refusal quotes the address: dead letters and logs get the case only
+        for address in recipients:
+            said = said.replace(address, "<recipient>")
+        raise DeliveryFailed(f"smtp {server}: {type(err).__name__}: {said}") from None
     if refused:
         log.warning("smtp %s refused %d of %d recipients", server, len(refused), len(recipients))

@@ -133,3 +133,11 @@ async def dispatch() -> int:
         while n := await services.outbox.dispatch():
             total += n
         return total
+
+
+@coroutine_job
+async def retention(now: str | None = None) -> int:
+    """Closed cases past their region's `[retention]` days lose their customer's personal
+    data (services.customers); hourly, a thousand cases a run, idempotent."""
+    async with _services() as services:
+        return await services.customers.sweep(_when(now))

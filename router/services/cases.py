@@ -11,10 +11,12 @@ import msgspec
 
 from ..domain import case as lifecycle
 from ..domain.case import Case, CaseEvent, IllegalTransition, move, open_case
+from ..domain.crossing import crossing_events
 from ..domain.errors import Forbidden, InputError, NotFound
 from ..domain.escalation import Escalation
 from ..domain.handover import messages_for
 from ..domain.model import Team
+from ..domain.residency import residence
 from ..domain.routing import Decision, assign_to, route
 from ..store import CaseStore, Created, VersionConflict, new_case_id
 from .calendar import Calendar
@@ -42,15 +44,23 @@ class CaseService:
         case = await self.store.get(case_id)
         if case is None:
             raise NotFound("case", case_id)
-        if role == "agent" and case.team != team:
+        if team is not None and case.team != team:  # a key limited to a team (agents)
             raise Forbidden(f"case {case_id} belongs to another team")
         return case
 
     async def route(
-        self, esc: Escalation, now: datetime, loads: dict[str, int] | None = None, **kw: object
+        self,
+        esc: Escalation,
+        now: datetime,
+        loads: dict[str, int] | None = None,
+        *,
+        stored: bool = False,
+        **kw: object,
     ) -> Decision:
-        esc.check()
+        """`stored`: the escalation of a stored case, whose `customer.region` the policy
+        may no longer name (it then routes without residency rules) rather than a new one."""
         schedules = await self.calendar.schedules(now)
+        esc.check(None if stored else self.policy)
         index = self.calendar.index_of(schedules, now)
         if loads is None:
             loads = await self.calendar.loads(now)
@@ -71,9 +81,15 @@ class CaseService:
                 new_case_id(now), esc, decision, now=now, policy=self.policy, actor=actor
             )
             outbox = messages_for(None, case, "received", now, self.calendar.region_of(case.team))
+            crossed = crossing_events(None, case, now, actor)
             try:
                 result = await self.store.create(
-                    case, event, source=esc.source, external_id=esc.external_id, outbox=outbox
+                    case,
+                    event,
+                    source=esc.source,
+                    external_id=esc.external_id,
+                    outbox=outbox,
+                    more_events=crossed,
                 )
             except VersionConflict:
                 continue
@@ -97,7 +113,8 @@ class CaseService:
             params["note"] = event.detail.get("text", "")
         region = self.calendar.region_of(new.team)
         outbox = messages_for(case, new, event.type, event.at, region, **params)
-        return await self.store.commit(case, new, [event], outbox=outbox)
+        events = [event, *crossing_events(case, new, event.at, event.actor)]
+        return await self.store.commit(case, new, events, outbox=outbox)
 
     async def act(
         self,
@@ -140,6 +157,10 @@ class CaseService:
         team = schedules.teams.get(team_id)
         if team is None:
             raise InputError("team", f'unknown team "{team_id}"')
+        where = residence(case.escalation, self.policy)
+        if not where.may_hold(team):
+            held = f"{team_id} ({team.region or 'no region'})"
+            raise InputError("team", f"{held} may not hold its data: {where.rule_text()}")
         why = f"reassigned by {actor}" + (f": {reason}" if reason else "")
         decision = self._assign(case, team, now, why)
         return await self.change(
@@ -169,12 +190,17 @@ class CaseService:
         if target is None and not higher:
             raise IllegalTransition("escalate (there is no higher tier)", case.status)
         index = await self.calendar.index(now)
-        if target is not None and any(s.team == target.id for s in index.at(now)):
+        where = residence(case.escalation, self.policy)
+        allowed = target is None or where.may_hold(target)
+        if target is not None and allowed and any(s.team == target.id for s in index.at(now)):
             why = f"{case.team} escalates to {target.id}, which is on shift"
             return self._assign(case, target, now, why)
-        decision = await self.route(case.escalation, now, tier=target.tier if target else higher[0])
+        tier = target.tier if target else higher[0]
+        decision = await self.route(case.escalation, now, tier=tier, stored=True)
         note = (
             f"{target.id} ({case.team}'s escalates_to) is off shift"
+            if target and allowed
+            else f"{target.id} ({case.team}'s escalates_to) may not hold its data"
             if target
             else f"{case.team} names no escalates_to"
         )
@@ -198,7 +224,7 @@ class CaseService:
             if not skill:
                 raise InputError("skill", "a functional escalation names the skill it needs")
             esc = msgspec.structs.replace(case.escalation, skill=skill)
-            decision = await self.route(esc, now, tier=case.tier)
+            decision = await self.route(esc, now, tier=case.tier, stored=True)
         else:
             decision = await self.escalation_decision(case, now)
         return await self.change(

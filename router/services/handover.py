@@ -17,8 +17,10 @@ from typing import TYPE_CHECKING
 import msgspec
 
 from ..domain.case import Case, MoveKind, move
+from ..domain.crossing import crossing_events
 from ..domain.handover import messages_for, ops_alert, packet_for
-from ..domain.model import Policy
+from ..domain.model import Policy, escalation_chain
+from ..domain.residency import residence
 from ..domain.routing import Decision, assign_to, route
 from ..domain.schedules import Schedules
 from ..store import CaseQueues, CaseStore, Change, HandoverMarks
@@ -76,20 +78,35 @@ def change_for(
     if alert and new.status != "unroutable":  # an unroutable case already alerts (messages_for)
         reasons = "; ".join(decision.reasons)
         outbox.append(ops_alert(new, "unroutable", at, from_team=case.team or "", reasons=reasons))
-    return Change(old=case, new=new, events=[event], packets=[packet], outbox=outbox)
+    events = [event, *crossing_events(case, new, at, "followsun")]
+    return Change(old=case, new=new, events=events, packets=[packet], outbox=outbox)
 
 
 def _up_the_chain(
     d: Decision, case: Case, leaving: str, schedules: Schedules, policy: Policy, at: datetime
 ) -> Decision:
-    """Nobody can carry on at the case's tier: the leaving team's `escalates_to` takes it."""
-    team = schedules.teams.get(leaving)
-    target = team.escalates_to if team else None
-    if not target or target not in schedules.teams:
+    """Nobody can carry on at the case's tier: the leaving team's `escalates_to` takes it,
+    or, for a customer with residency rules, the first team up that chain allowed to hold
+    the data (the others are named as skipped)."""
+    where = residence(case.escalation, policy)
+    chain = [
+        schedules.teams[t]
+        for t in escalation_chain(schedules.teams, leaving)[1:]
+        if t in schedules.teams
+    ]
+    allowed = [t for t in chain if where.may_hold(t)]
+    if not allowed:
+        if chain:  # there is a chain, but nobody on it may hold the data: ops decide
+            why = f"nobody up {leaving}'s chain may hold its data ({where.rule_text()})"
+            return msgspec.structs.replace(d, reasons=[*d.reasons, why])
         return d
-    why = f"nobody can carry on at tier {case.tier}: {leaving} escalates to {target}"
+    target = allowed[0]
+    why = f"nobody can carry on at tier {case.tier}: {leaving} escalates to {target.id}"
+    skipped = [f"{t.id} ({t.region or 'no region'})" for t in chain[: chain.index(target)]]
+    if skipped:
+        why += f", skipping {', '.join(skipped)}: {where.rule_text()}"
     return assign_to(
-        schedules.teams[target],
+        target,
         priority=case.priority,
         at=at,
         policy=policy,
@@ -193,7 +210,7 @@ class HandoverService:
         for case in await self._store.get_many(await self._queues.waiting_until(now)):
             if case.status != "waiting":
                 continue
-            d = await self._cases.route(case.escalation, now, tier=case.tier)
+            d = await self._cases.route(case.escalation, now, tier=case.tier, stored=True)
             if d.action == "wait" and d.starts_at and d.starts_at > now:
                 # still nobody (a schedule changed): it waits on, and the customer hears the
                 # new time; its wake job is planned below

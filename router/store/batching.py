@@ -11,6 +11,12 @@ and writes the EVALSHA on it directly. A quiet process sends one call per reques
 there the client's own path (taking and returning a pool connection, its health and
 pending-data checks, the retry and response-callback layers) cost about as much CPU as
 routing the case. The pool still owns the connection: closing the client closes it.
+
+With `replicas` set, each call is followed on the same connection by `WAIT replicas
+timeout` (sent with it, read after it): WAIT counts the replicas that have every write
+this connection made, so a caller hears of its commit only once that many replicas hold
+it, and gets NotReplicated when they do not answer in time (the write is on the primary;
+whether it outlives a failover is unknown, so the caller is told to try again).
 """
 
 from __future__ import annotations
@@ -22,12 +28,17 @@ from redis.asyncio.connection import Connection
 from redis.commands.core import AsyncScript
 from redis.exceptions import NoScriptError, ResponseError
 
+from ..domain.errors import NotReplicated
+
 __all__ = ["ScriptBatcher"]
 
 
 class ScriptBatcher:
-    def __init__(self, script: AsyncScript, max_batch: int = 256) -> None:
+    def __init__(
+        self, script: AsyncScript, max_batch: int = 256, replicas: int = 0, timeout_ms: int = 1000
+    ) -> None:
         self.script, self.max_batch = script, max_batch
+        self.replicas, self.timeout_ms = replicas, timeout_ms
         self._pending: list[tuple[bytes, asyncio.Future[Any]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._conn: Connection | None = None
@@ -47,7 +58,7 @@ class ScriptBatcher:
             del self._pending[: self.max_batch]
             try:
                 results = await self._call([blob for blob, _ in batch])
-            except Exception as err:
+            except Exception as err:  # NotReplicated too: every caller of the batch retries
                 for _, future in batch:
                     if not future.done():
                         future.set_exception(err)
@@ -61,15 +72,16 @@ class ScriptBatcher:
         conn = self._conn
         if conn is None:
             conn = self._conn = await client.connection_pool.get_connection()
-        command = conn.pack_command("EVALSHA", self.script.sha, 0, *args)
+        commands: list[tuple[Any, ...]] = [("EVALSHA", self.script.sha, 0, *args)]
+        if self.replicas:
+            commands.append(("WAIT", self.replicas, self.timeout_ms))
+        packed = conn.pack_commands(commands)
         try:
             try:
-                await conn.send_packed_command(command, check_health=False)
-                return await conn.read_response()
+                results, acked = await self._round(conn, packed)
             except NoScriptError:  # a restarted or flushed server: load it and send again
                 await client.script_load(self.script.script)
-                await conn.send_packed_command(command, check_health=False)
-                return await conn.read_response()
+                results, acked = await self._round(conn, packed)
         except ResponseError:
             raise  # the server answered: the connection is in step
         except BaseException:  # lost, timed out or cancelled mid-reply: its state is unknown
@@ -77,3 +89,20 @@ class ScriptBatcher:
             await conn.disconnect()
             await client.connection_pool.release(conn)
             raise
+        if acked is not None and acked < self.replicas:
+            raise NotReplicated(self.replicas, acked, self.timeout_ms)
+        return results  # type: ignore[no-any-return]
+
+    async def _round(self, conn: Connection, packed: list[bytes]) -> tuple[Any, int | None]:
+        """Send the script (and WAIT), read every reply: an error of the script is raised
+        after the WAIT's reply is read, so the connection stays in step."""
+        await conn.send_packed_command(packed, check_health=False)
+        failure: ResponseError | None = None
+        try:
+            results = await conn.read_response()
+        except ResponseError as err:
+            failure, results = err, None
+        acked = int(await conn.read_response()) if self.replicas else None
+        if failure is not None:
+            raise failure
+        return results, acked

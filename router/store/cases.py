@@ -125,11 +125,13 @@ def new_case_id(now: datetime) -> str:
 
 
 class CaseStore:
-    def __init__(self, redis: Redis, keys: Keys) -> None:
+    def __init__(self, redis: Redis, keys: Keys, *, replicas: int = 0) -> None:
+        """`replicas`: how many replicas must hold a `commit` or `create` before it returns
+        (Redis WAIT, see store/batching.py); 0 with no replicas to wait for."""
         self.redis, self.keys = redis, keys
         self._commit = redis.register_script(_COMMIT)
         self._prepare = redis.register_script(_PREPARE)
-        self._batched = ScriptBatcher(self._commit)
+        self._batched = ScriptBatcher(self._commit, replicas=replicas)
 
     def _member(self, case: Case) -> dict[str, str]:
         """The index keys a case belongs to, with its score there ('' for sets)."""
@@ -180,6 +182,8 @@ class CaseStore:
         facts = fact_op(k, old, new, events)  # the case's summary record, in the same step
         if facts:
             ops += facts
+        if old is None and new.escalation.customer.id:  # the customer index (customers.py)
+            ops += ("sadd", k.customer_cases(new.escalation.customer.id), "")
         for packet in packets:
             payload = encode(packet)
             ops += ("rpush", k.case_handovers(new.id), payload)
@@ -227,10 +231,12 @@ class CaseStore:
         source: str,
         external_id: str,
         outbox: Sequence[Outbox] = (),
+        more_events: Sequence[CaseEvent] = (),
     ) -> Created | Existing:
-        """Store a new case unless (source, external_id) was seen: then name the existing case."""
+        """Store a new case unless (source, external_id) was seen: then name the existing case.
+        `more_events` follow `event` in the same step (a residency crossing, say)."""
         idem = self.keys.idempotency(source, external_id) if external_id else ""
-        blob = self._blob(None, case, [event], (), outbox, idem)
+        blob = self._blob(None, case, [event, *more_events], (), outbox, idem)
         result = await self._batched(blob)
         if result == 1:
             return Created(case)
@@ -262,9 +268,11 @@ class CaseStore:
         ]
 
     async def received(self, team_id: str, count: int = 100) -> list[Packet]:
-        """The latest packets a team received, newest first."""
+        """The latest packets a team received, newest first (by when they were written: a
+        packet whose customer data was removed is written again, store/customers.py)."""
         entries = await self.redis.xrevrange(self.keys.team_received(team_id), count=count)
-        return [decode(f[b"e"], Packet) for _, f in entries]
+        packets = [decode(f[b"e"], Packet) for _, f in entries]
+        return sorted(packets, key=lambda p: p.at, reverse=True)
 
     async def outbox(self, count: int = 1000) -> list[Outbox]:
         return [

@@ -98,6 +98,24 @@ class Keys:
         (`YYYYMMDD`); the record's format is in store/facts.py."""
         return self._k("facts", day)
 
+    # customers and their personal data (store/customers.py)
+    def customer_cases(self, customer_id: str) -> str:
+        """Set of a customer's case ids, kept by the case commit script; named by a digest
+        of the customer's id, so no key name carries it."""
+        digest = hashlib.sha256(f"customer\x00{customer_id}".encode()).hexdigest()[:32]
+        return self._k("customer", digest, "cases")
+
+    @property
+    def customers_indexed(self) -> str:
+        """String set once every case created before the customer index is in it."""
+        return self._k("customers", "indexed")
+
+    @property
+    def anonymised(self) -> str:
+        """Hash: case id -> `<why> <epoch>`: the case's personal data went (retention or
+        erasure); its status links answer 410 Gone."""
+        return self._k("anonymised")
+
     # handovers, notifications, jobs
     def case_handovers(self, case_id: str) -> str:
         """List of the handover packets a case has had, oldest first."""
@@ -137,6 +155,29 @@ class Keys:
         return self._k("handovers", "mark")
 
     @property
+    def cron_leader(self) -> str:
+        """String `host:pid:nonce` of the worker whose lease runs the periodic jobs (it
+        expires unless renewed: store/leader.py)."""
+        return self._k("cron", "leader")
+
+    @property
     def queue(self) -> str:
         """The RQ queue name of this deployment (the prefix keeps test runs apart)."""
         return f"{self.prefix}-jobs"
+
+    # API keys and rate limits (store/tokens.py, store/ratelimits.py)
+    @property
+    def api_keys(self) -> str:
+        """Hash: key id -> ApiKey msgpack, every key `followsun token` issued (never a token)."""
+        return self._k("apikeys")
+
+    def revoked_key(self, key_id: str) -> str:
+        """String "1" while a revoked key's token could still verify (it expires with the
+        token): the one lookup every authenticated request makes."""
+        return self._k("apikeys", "revoked", key_id)
+
+    @property
+    def rate_limits(self) -> str:
+        """Namespace of Litestar's RedisStore for rate limits: `<this>:<class>:<who>`, an
+        integer counter of one window's requests that expires with the window."""
+        return self._k("ratelimit")

@@ -23,11 +23,20 @@ _CLAIM_AFTER_MS = 60_000
 
 Pending = tuple[str, Outbox]  # (stream entry id, message)
 
+# An update as sent is kept on its case (once), unless the case's personal data was
+# removed meanwhile (store/customers.py): a dispatch racing an erasure records nothing.
+_RECORD = """
+if redis.call('HEXISTS', KEYS[2], ARGV[1]) == 0 then
+  redis.call('HSETNX', KEYS[1], ARGV[2], ARGV[3])
+end
+"""
+
 
 class OutboxStore:
     def __init__(self, redis_client: Redis, keys: Keys) -> None:
         self._redis = redis_client
         self._keys = keys
+        self._record = redis_client.register_script(_RECORD)
 
     async def take(self, consumer: str, count: int) -> list[Pending]:
         """What a dead consumer left (idle a minute), then what is new, for `consumer`."""
@@ -51,7 +60,8 @@ class OutboxStore:
         pipe = self._redis.pipeline(transaction=False)
         for entry_id, sent in handled:
             if sent is not None:
-                pipe.hsetnx(self._keys.case_updates(sent.case), sent.key, encode(sent))
+                keys = [self._keys.case_updates(sent.case), self._keys.anonymised]
+                await self._record(keys=keys, args=[sent.case, sent.key, encode(sent)], client=pipe)
             pipe.xack(self._keys.outbox, GROUP, entry_id)
         await pipe.execute()
 

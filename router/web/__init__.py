@@ -10,6 +10,7 @@ from pathlib import Path
 
 from .cases import Cases
 from .coverage import CoveragePage
+from .customers import CustomersPage
 from .now import Now
 from .postmortem import PostmortemPage
 from .reports import ReportsPage
@@ -22,4 +23,13 @@ __all__ = ["CONSOLE_HANDLERS", "TEMPLATES", "StatusPage"]
 TEMPLATES = Path(__file__).parent / "templates"
 
 # The console's controllers, all under /console (see `router.web.console`).
-CONSOLE_HANDLERS = [SignIn, Now, CoveragePage, Teams, Cases, ReportsPage, PostmortemPage]
+CONSOLE_HANDLERS = [
+    SignIn,
+    Now,
+    CoveragePage,
+    Teams,
+    Cases,
+    ReportsPage,
+    PostmortemPage,
+    CustomersPage,
+]

@@ -75,7 +75,7 @@ class Cases(ConsoleController):
     ) -> Any:
         ctx = context(request)
         user = require(ctx, ("agent", "ops", "viewer"), "The queue is for support teams.")
-        team_id = user.team if user.role == "agent" else team
+        team_id = user.team or team  # a key limited to a team sees that queue only
         store = ctx.services.cases.store
         cases: list[Case] = []
         packets = []

@@ -20,9 +20,10 @@ from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
 from litestar.response import Redirect, Template
 
+from ..domain.apikeys import READ_METHODS
 from ..domain.errors import Forbidden, InputError, SignInRequired
 from ..domain.timeline import parse_zone
-from ..http.auth import Principal, read_token
+from ..http.auth import Principal, key_revoked, read_token
 from ..http.context import Context
 
 __all__ = [
@@ -51,14 +52,17 @@ def user_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | None:
 async def _signed_in(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
-    """Guard for every console page but sign-in: the cookie's token, verified, becomes the
-    connection's user (so the handlers' context carries it: `ctx.caller`)."""
+    """Guard for every console page but sign-in: the cookie's token, verified and its key
+    not revoked (revoking a key signs out its sessions), becomes the connection's user (so
+    the handlers' context carries it: `ctx.caller`). A read-only key only reads."""
     if handler.opt.get("public"):
         return
     user = user_of(connection)
-    if user is None:
+    if user is None or await key_revoked(connection.app, user):
         raise SignInRequired
     connection.scope["user"] = user
+    if user.read_only and connection.scope["method"] not in READ_METHODS:  # type: ignore[typeddict-item]
+        raise Forbidden(f"Key {user.key} is read-only: it can look, not change anything.")
 
 
 def require(ctx: Context, roles: Collection[str], why: str) -> Principal:

@@ -41,7 +41,7 @@ class Now(ConsoleController):
     @get("/")
     async def now_page(self, request: Request[Any, Any, Any]) -> Any:
         ctx = context(request)
-        if ctx.caller.role == "agent":
+        if ctx.caller.team is not None:  # limited to a team: its queue, not every team's
             return Redirect("/console/queue")
         services, now, key = ctx.services, ctx.now, zone_key(request)
         schedules = await services.calendar.schedules(now)

@@ -13,7 +13,7 @@ from litestar.response import Redirect
 
 from ..domain.case import Case
 from ..domain.errors import Conflict, Forbidden, InputError, NotFound
-from ..domain.postmortem import IncompleteReport
+from ..domain.postmortem import Draft, IncompleteReport
 from ..http.context import Context, context
 from .console import ConsoleController, local, message, page, require, zone_key
 
@@ -74,14 +74,10 @@ class PostmortemPage(ConsoleController):
         values = {k: str(form.get(k) or "") for k in ("root_cause", "steps", "prevention")}
         steps = [line for line in values["steps"].splitlines() if line.strip()]
         try:
-            await ctx.services.postmortems.write(
-                case,
-                root_cause=values["root_cause"],
-                steps=steps,
-                prevention=values["prevention"],
-                now=ctx.now,
-                actor=user.sub,
+            draft = Draft(
+                root_cause=values["root_cause"], steps=steps, prevention=values["prevention"]
             )
+            await ctx.services.postmortems.write(case, draft, now=ctx.now, actor=user.sub)
         except IncompleteReport as err:
             return await _case_page(request, ctx, case, values, _errors(err), 400)
         except (InputError, Conflict) as err:

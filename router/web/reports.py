@@ -12,11 +12,11 @@ from urllib.parse import urlencode
 from litestar import Request, Response, get
 from litestar.params import FromQuery, QueryParameter
 
-from ..domain.errors import InputError
-from ..domain.report_csv import report_csv
-from ..domain.reports import GROUPS
+from ..domain.errors import Forbidden, InputError
+from ..domain.report_csv import csv_name, report_csv
+from ..domain.reports import GROUPS, Report
 from ..domain.timeline import parse_zone
-from ..http.context import context
+from ..http.context import Context, context
 from ..services.reports import window_of
 from .charts import hour_table, human, resolve_bars, volume_grid
 from .console import ConsoleController, local, page, require, zone_key
@@ -37,6 +37,17 @@ def _dates(first: datetime, last: datetime, key: str) -> tuple[str, str]:
     )
 
 
+async def _report(
+    ctx: Context, zone: str, start: str | None, end: str | None, group: str
+) -> Report:
+    """The report of the window `?from=&to=` names (dates in `zone`; empty: the default),
+    for a caller whose key is not limited to one team (reports cover every team)."""
+    if ctx.caller.team is not None:
+        raise Forbidden(f"reports cover every team; this key is limited to {ctx.caller.team}")
+    first, last = window_of(start or None, end or None, ctx.now, zone)
+    return await ctx.services.reports.report(first, last, group, ctx.now, zone)
+
+
 class ReportsPage(ConsoleController):
     @get("/reports")
     async def reports(
@@ -51,13 +62,11 @@ class ReportsPage(ConsoleController):
         key = zone_key(request)
         error = ""
         try:
-            first, last = window_of(start or None, end or None, ctx.now, key)
-            report = await ctx.services.reports.report(first, last, group, ctx.now, key)
+            report = await _report(ctx, key, start, end, group)
         except InputError as err:
             error = str(err)
-            first, last = window_of(None, None, ctx.now, key)
-            report = await ctx.services.reports.report(first, last, "team", ctx.now, key)
-        shown = _dates(first, last, key)
+            report = await _report(ctx, key, None, None, "team")
+        shown = _dates(report.start, report.end, key)
         query = urlencode({"from": shown[0], "to": shown[1], "group": report.group, "tz": key})
         return page(
             request,
@@ -88,12 +97,9 @@ class ReportsPage(ConsoleController):
         """The page's report as CSV, like `GET /v1/reports?format=csv`."""
         ctx = context(request)
         require(ctx, WHO, WHY)
-        key = zone_key(request)
-        first, last = window_of(start or None, end or None, ctx.now, key)
-        report = await ctx.services.reports.report(first, last, group, ctx.now, key)
-        name = f"followsun-report-{first:%Y%m%d}-{last:%Y%m%d}-{report.group}.csv"
+        report = await _report(ctx, zone_key(request), start, end, group)
         return Response(
             report_csv(report),
             media_type="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+            headers={"Content-Disposition": f'attachment; filename="{csv_name(report)}"'},
         )

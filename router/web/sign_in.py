@@ -8,7 +8,7 @@ from litestar import MediaType, Request, Response, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
-from ..http.auth import read_token
+from ..http.auth import key_revoked, read_token
 from .console import COOKIE, ConsoleController
 
 __all__ = ["SignIn"]
@@ -31,7 +31,7 @@ class SignIn(ConsoleController):
         if not target.startswith("/console"):
             target = "/console"
         user = read_token(request.app.state.secret, token) if token else None
-        if user is None:
+        if user is None or await key_revoked(request.app, user):
             return Template(
                 media_type=MediaType.HTML,
                 template_name=_LOGIN,

@@ -12,7 +12,7 @@ from litestar.params import FromPath
 from litestar.response import Redirect, Template
 
 from ..domain.case import Case
-from ..domain.errors import BadLink
+from ..domain.errors import BadLink, Gone
 from ..domain.timeline import parse_zone
 from ..http.context import Context, context
 from ..i18n import Catalogs
@@ -50,8 +50,11 @@ def _page_locale(code: str) -> tuple[str, str]:
 
 
 async def _case_of(ctx: Context, token: str) -> Case:
-    """The case a status link grants, or BadLink (also for a case that no longer exists)."""
+    """The case a status link grants, or BadLink (also for a case that no longer exists);
+    Gone (410, problem+json) once the case's personal data was erased or expired."""
     case_id = ctx.services.links.read(token, now=ctx.now)
+    if await ctx.services.customers.gone(case_id):
+        raise Gone(case_id)
     case = await ctx.services.cases.store.get(case_id)
     if case is None:
         raise BadLink("unknown case")

@@ -3,7 +3,10 @@ it is told: Slack and Teams webhooks, e-mail addresses), every problem located.
 
 Webhook URLs must be https; plain http is accepted only to a loopback address (a
 receiver on the same machine, as in a trial run or the tests), never across a network.
-A URL is a credential (whoever has it can post to the channel), so no message repeats it.
+A URL is a credential (whoever has it can post to the channel), so no message repeats it,
+and callers other than ops are shown it as `redacted_url` makes it: scheme and host, then
+`/[redacted]`. Brackets can be in no URL path (RFC 3986), so that form, sent back in a
+document, is refused by name here rather than stored as if it were the URL.
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from ..errors import InputError
 from ..language import parse_lang
 from ..model import TeamSpec
 
-__all__ = ["notify_problems"]
+__all__ = ["REDACTED", "notify_problems", "redacted_url"]
+
+REDACTED = "[redacted]"
 
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
@@ -40,7 +45,9 @@ def notify_problems(spec: TeamSpec) -> list[tuple[str, str]]:
     if notify is None:
         return found
     for name, url in (("slack", notify.slack), ("teams", notify.teams)):
-        if url is not None and not webhook_url_ok(url):
+        if url is not None and REDACTED in url:
+            found.append((f"notify.{name}", _REDACTED_BACK))
+        elif url is not None and not webhook_url_ok(url):
             found.append((f"notify.{name}", "must be an https URL"))
     seen: set[str] = set()
     for i, address in enumerate(notify.email):
@@ -50,6 +57,24 @@ def notify_problems(spec: TeamSpec) -> list[tuple[str, str]]:
             found.append((f"notify.email[{i}]", f'"{address}" is listed twice'))
         seen.add(address.lower())
     return found
+
+
+_REDACTED_BACK = (
+    f"is the redacted form shown to callers other than ops ({REDACTED}), not a webhook "
+    "URL: send the full URL (ops read it with GET), or leave the field out to remove it"
+)
+
+
+def redacted_url(url: str) -> str:
+    """`https://hooks.slack.com/services/T0/B0/secret` -> `https://hooks.slack.com/[redacted]`:
+    where a team's notifications go, without the part that lets anyone post there (path,
+    query and user info dropped; host and port kept)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return f"/{REDACTED}"
+    host = parts.netloc.rpartition("@")[2]
+    return f"{parts.scheme}://{host}/{REDACTED}" if parts.scheme and host else f"/{REDACTED}"
 
 
 def webhook_url_ok(url: str) -> bool:

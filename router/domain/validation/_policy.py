@@ -10,6 +10,8 @@ from ..errors import Problem, ScheduleError
 from ..model import Policy
 from ._documents import load_toml, located
 from ._intake import intake_problems
+from ._residency import residency_problems, residency_shape_problems
+from ._retention import retention_problems
 
 _LEVELS = ("high", "medium", "low")
 _PRIORITIES = ("P1", "P2", "P3", "P4")
@@ -18,11 +20,16 @@ _PRIORITIES = ("P1", "P2", "P3", "P4")
 def decode_policy(text: str | bytes, source: str = "policy.toml") -> Policy:
     data = load_toml(source, text)
     problems = intake_problems(data.get("intake"), source)  # located by key, not `[...]`
+    blank = {"intake": {}} if problems else {}
+    if shape := residency_shape_problems(data.get("residency"), source):  # so are these
+        problems, blank = [*problems, *shape], blank | {"residency": None}
     try:
-        policy = msgspec.convert(data if not problems else data | {"intake": {}}, Policy)
+        policy = msgspec.convert(data | blank, Policy)
     except msgspec.ValidationError as err:
         raise ScheduleError([*problems, located(source, err)]) from None
     problems += [*_matrix_problems(policy, source), *_target_problems(policy, source)]
+    problems += residency_problems(policy, source)
+    problems += retention_problems(policy, source)
     if policy.min_shift_left < timedelta(0):
         problems.append(
             Problem(source=source, path="min_shift_left", message="must not be negative")
