@@ -60,7 +60,7 @@ def test_days_per_region_with_a_default() -> None:
     assert retention_days(None, "EU") is None
 
 
-def _case(status: str, closed: datetime | None) -> Case:
+def _case(status: str, closed: datetime | None, resolved: datetime | None = None) -> Case:
     policy = decode_policy(POLICY_TEXT)
     from router.domain.case import open_case
     from router.domain.escalation import Customer, Escalation
@@ -75,16 +75,22 @@ def _case(status: str, closed: datetime | None) -> Case:
     )
     decision = Decision(action="assign", priority="P3", tier=1, team="t1", reasons=["Zoë's team"])
     case, _ = open_case("C-1", esc, decision, now=DAY0, policy=policy)
-    return msgspec.structs.replace(case, status=status, closed_at=closed)
+    return msgspec.structs.replace(case, status=status, closed_at=closed, resolved_at=resolved)
 
 
-def test_a_case_is_due_once_closed_for_its_days() -> None:
-    """Closed for `days` days: due; a day less, or not closed, or no limit: not due."""
+def test_a_case_is_due_once_ended_for_its_days() -> None:
+    """Resolved (closed or not) for `days` days: due, counted from the resolution; a day
+    less, or still open, or no limit: not due."""
     closed = _case("closed", DAY0)
     assert retention_due(closed, 30, DAY0 + timedelta(days=30))
     assert not retention_due(closed, 30, DAY0 + timedelta(days=29, hours=23))
     assert not retention_due(closed, None, DAY0 + timedelta(days=3650))
-    assert not retention_due(_case("resolved", None), 30, DAY0 + timedelta(days=300))
+    resolved = _case("resolved", None, DAY0)
+    assert retention_due(resolved, 30, DAY0 + timedelta(days=30))
+    assert not retention_due(resolved, 30, DAY0 + timedelta(days=29))
+    closed_later = _case("closed", DAY0 + timedelta(days=20), DAY0)
+    assert retention_due(closed_later, 30, DAY0 + timedelta(days=30))
+    assert not retention_due(_case("acknowledged", None), 30, DAY0 + timedelta(days=300))
 
 
 def test_anonymising_keeps_the_statistics_and_blots_out_the_name() -> None:
@@ -248,6 +254,25 @@ async def test_a_sweep_stopped_halfway_finishes_on_the_next_run(
     assert findings(conn, key_prefix, [*needles(EU_INGRID), *needles(EU_ZOE)]) == set()
     assert await svc.services.customers.gone(second["id"]) == "retention"
     assert await svc.services.customers.sweep(now) == 0
+    conn.close()
+
+
+async def test_a_resolved_case_nobody_closed_is_swept_too(api, svc, redis_url, key_prefix) -> None:
+    """Closing is a manual step many teams skip: a case resolved 30 days ago loses its
+    customer's data though nobody closed it; an acknowledged one as old keeps it."""
+    resolved = await intake(api, EU_ZOE, "rs-1")
+    await act(api, resolved["id"], "ack")
+    await act(api, resolved["id"], "resolve", {"resolution": f"helped {EU_ZOE['name']}"})
+    still_worked_on = await intake(api, EU_INGRID, "rs-2")
+    await act(api, still_worked_on["id"], "ack")
+    conn = redis_sync.Redis.from_url(redis_url)
+    assert await svc.services.customers.sweep(DAY0 + timedelta(days=29)) == 0
+    assert await svc.services.customers.sweep(DAY0 + timedelta(days=30)) == 1
+    assert findings(conn, key_prefix, needles(EU_ZOE)) == set()
+    kept = {n for _, n in findings(conn, key_prefix, needles(EU_INGRID))}
+    assert kept == set(needles(EU_INGRID))
+    assert await svc.services.customers.gone(resolved["id"]) == "retention"
+    assert (await svc.cases.get(resolved["id"])).status == "resolved"
     conn.close()
 
 

@@ -2,7 +2,8 @@
 
 Two reasons take a customer's data out of a case, and they differ only in how much goes:
 
-    retention  a closed case older than its region's `[retention]` days: the name, the
+    retention  a case resolved (or closed) longer ago than its region's `[retention]` days:
+               the name, the
                e-mail address and every free text (summary, steps taken, impact
                assessment, help needed, notes, resolution, feedback comment) are removed;
                the customer's id stays, so a later erasure or export still finds the case
@@ -29,7 +30,11 @@ from .facts import Facts
 from .handover import CustomerInfo, Packet
 from .model import Retention
 
+# the statuses of a case whose work is done; retention counts from its resolution
+ENDED = ("resolved", "closed")
+
 __all__ = [
+    "ENDED",
     "ERASED",
     "Subject",
     "Why",
@@ -172,7 +177,7 @@ def anonymise_facts(facts: Facts, subject: Subject, why: Why) -> Facts:
 
 
 def retention_days(retention: Retention | None, region: str) -> int | None:
-    """How many days a closed case of a customer in `region` keeps their data (None:
+    """How many days an ended case of a customer in `region` keeps their data (None:
     no limit: no `[retention]`, or no entry for the region and no `default`)."""
     if retention is None:
         return None
@@ -181,7 +186,10 @@ def retention_days(retention: Retention | None, region: str) -> int | None:
 
 
 def retention_due(case: Case, days: int | None, now: datetime) -> bool:
-    """Whether a case's personal data must go now: closed at least `days` days ago."""
-    if days is None or case.status != "closed" or case.closed_at is None:
+    """Whether a case's personal data must go now: ended (resolved, or closed) at least
+    `days` days ago. Counted from the resolution, because closing is a manual step that
+    many teams never take, and a resolved case left open must not keep its data forever."""
+    ended = case.resolved_at or case.closed_at
+    if days is None or case.status not in ENDED or ended is None:
         return False
-    return case.closed_at + timedelta(days=days) <= now
+    return ended + timedelta(days=days) <= now

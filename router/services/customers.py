@@ -5,8 +5,8 @@
     erase    DELETE /v1/customers/{id}: every case anonymised (router.domain.personal),
              the pending and finished delivery jobs of their customer updates deleted,
              the customer index entry dropped, one audit event without the data
-    sweep    the retention job: closed cases older than their region's `[retention]` days
-             anonymised, a batch at a time
+    sweep    the retention job: cases resolved (or closed) longer ago than their region's
+             `[retention]` days anonymised, a batch at a time
 
 Each case is anonymised in one atomic step; one that changed while it was read is read
 again and retried. The delivery jobs go first: a run killed halfway leaves a case either
@@ -31,6 +31,7 @@ from ..domain.errors import NotFound, VersionConflict
 from ..domain.facts import Facts
 from ..domain.handover import Outbox, Packet
 from ..domain.personal import (
+    ENDED,
     Subject,
     Why,
     anonymise_case,
@@ -46,6 +47,7 @@ from ..store.customers import CustomerStore, Holdings, Rewrite
 from .calendar import Calendar
 
 if TYPE_CHECKING:
+    from ..domain.model import Policy
     from ..jobs.queues import JobQueue
 
 __all__ = ["CaseExport", "CustomerExport", "CustomerService", "Erasure"]
@@ -157,16 +159,25 @@ class CustomerService:
         return await self.store.marked(case_id)
 
     async def sweep(self, now: datetime, *, limit: int = 1000) -> int:
-        """Anonymise up to `limit` closed cases past their region's retention; how many."""
+        """Anonymise up to `limit` ended (resolved or closed) cases past their region's
+        retention; how many."""
         await self._calendar.schedules(now)
         policy = self._calendar.policy
-        retention = policy.retention
-        if retention is None or not retention.days:
+        if policy.retention is None or not policy.retention.days:
             return 0
+        done = 0
+        for status in ENDED:
+            done += await self._sweep(status, policy, now, limit - done)
+        return done
+
+    async def _sweep(self, status: str, policy: Policy, now: datetime, limit: int) -> int:
+        """`sweep` over the cases in one status, oldest first."""
+        retention = policy.retention
+        assert retention is not None
         before = now - timedelta(days=min(retention.days.values()))
         done, offset = 0, 0
         while done < limit:
-            ids = await self.store.closed_created_before(before, offset, _BATCH)
+            ids = await self.store.created_before(status, before, offset, _BATCH)
             if not ids:
                 break
             offset += len(ids)

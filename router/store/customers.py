@@ -177,10 +177,12 @@ class CustomerStore:
         marks = await self.redis.hmget(self.keys.anonymised, list(case_ids))
         return [cid for cid, mark in zip(case_ids, marks, strict=True) if mark is None]
 
-    async def closed_created_before(self, before: datetime, offset: int, count: int) -> list[str]:
-        """Closed cases created before `before`, oldest first (retention's candidates)."""
+    async def created_before(
+        self, status: str, before: datetime, offset: int, count: int
+    ) -> list[str]:
+        """Cases in `status` created before `before`, oldest first (retention's candidates)."""
         raw = await self.redis.zrangebyscore(
-            self.keys.by("status", "closed"), "-inf", before.timestamp(), start=offset, num=count
+            self.keys.by("status", status), "-inf", before.timestamp(), start=offset, num=count
         )
         return [_text(m) for m in raw]
 
