@@ -242,12 +242,14 @@ async def harness(
         await client.aclose()
 
 
-def work(redis_url: str, key_prefix: str) -> None:
-    """Run the deployment's RQ queue to empty, in this process."""
+def work(redis_url: str, key_prefix: str, worker_class: type[SimpleWorker] = SimpleWorker) -> None:
+    """Run the deployment's RQ queue to empty, in this process (with `worker_class`, a
+    SimpleWorker: jobs run in the test's process)."""
     conn = redis_sync.Redis.from_url(redis_url)
     try:
         queue = Queue(Keys(key_prefix).queue, connection=conn)
-        worker = SimpleWorker([queue], connection=conn, name=f"{key_prefix}-{uuid.uuid4().hex[:8]}")
+        name = f"{key_prefix}-{uuid.uuid4().hex[:8]}"
+        worker = worker_class([queue], connection=conn, name=name)
         worker.work(burst=True, with_scheduler=True)
     finally:
         conn.close()

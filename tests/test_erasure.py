@@ -102,13 +102,7 @@ class InlineWorker(_Worker, SimpleWorker):
 
 def work(redis_url: str, key_prefix: str) -> None:
     """Run the deployment's queue to empty, as `followsun worker` would."""
-    conn = redis_sync.Redis.from_url(redis_url)
-    try:
-        queue = Queue(Keys(key_prefix).queue, connection=conn)
-        worker = InlineWorker([queue], connection=conn, name=f"{key_prefix}-inline")
-        worker.work(burst=True, with_scheduler=True)
-    finally:
-        conn.close()
+    receivers.work(redis_url, key_prefix, InlineWorker)
 
 
 async def intake(api: Any, person: dict[str, str], external_id: str) -> dict[str, Any]:
